@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import vue from '@vitejs/plugin-vue';
+
+/**
+ * Explicit roots (STYLE.md #1): main, both preloads and the two renderer pages are named here,
+ * so nothing depends on electron-vite's default folder layout.
+ */
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: { input: { index: resolve(__dirname, 'main/index.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      // Sandboxed preloads cannot `require` chunks: each entry is bundled on its own, as CommonJS.
+      isolatedEntries: true,
+      externalizeDeps: false,
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'preload/index.ts'),
+          inference: resolve(__dirname, 'preload/inference.ts'),
+        },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(__dirname, 'renderer'),
+    // Served by main over app:// (see main/protocol.ts), which also serves resources/.
+    base: './',
+    plugins: [vue()],
+    worker: { format: 'es' },
+    build: {
+      outDir: resolve(__dirname, 'out/renderer'),
+      target: 'es2022',
+      rollupOptions: {
+        input: {
+          index: resolve(__dirname, 'renderer/index.html'),
+          inference: resolve(__dirname, 'renderer/inference.html'),
+        },
+      },
+    },
+  },
+});

@@ -1,0 +1,118 @@
+/**
+ * The one protocol between the UI and the engine (DESIGN.md "Data that crosses the port").
+ * Requests carry an `id`; replies to a request carry the same `id`. A newer `analyze` cancels an older one.
+ * This module is pure types and small guards: it imports nothing environment-specific.
+ */
+import type { ModelAnalysis } from '../analysis/types';
+
+export type BackendName = 'webgl' | 'wasm' | 'cpu';
+
+export type ResizePolicy = 'center-crop' | 'letterbox' | 'stretch';
+
+/** How an image becomes the model's input tensor, declared with the model. */
+export interface Preprocess {
+  inputSize: [number, number];
+  resize: ResizePolicy;
+  channelOrder: 'rgb' | 'bgr';
+  /** value = (pixel / 255 * scale + offset - mean[c]) / std[c]; pixel in 0..255. */
+  scale: number;
+  offset: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export type ModelSource = 'bundled' | 'zoo' | 'user';
+
+/** An entry of the model list. */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  source: ModelSource;
+  /** One honest line: what the weights are and where they come from. */
+  description: string;
+  /** False for seeded random weights (the UI shows an "untrained weights" badge). */
+  trained: boolean;
+  preprocess: Preprocess;
+}
+
+/** A model as the UI sees it: its entry plus the analysed layer graph. */
+export interface ModelSummary extends ModelEntry {
+  analysis: ModelAnalysis;
+  /** Layer ids in the order frames are streamed (every layer that has a spatial or vector output). */
+  frameOrder: string[];
+}
+
+/**
+ * One layer's activations, each channel quantized to 8 bits with its own range, channel-major
+ * (C × H × W) so it uploads straight into one DataArrayTexture. `data` is transferred, not copied.
+ * value ≈ min[c] + (byte / 255) * (max[c] - min[c]).
+ * `shape` is what was sent ([H, W, C] possibly pooled down for an overview); `fullShape` the layer's real output.
+ */
+export interface LayerFrame {
+  layerId: string;
+  index: number;
+  shape: [number, number, number];
+  fullShape: number[];
+  min: Float32Array;
+  max: Float32Array;
+  data: Uint8Array;
+}
+
+/** Image bytes as read from a file, or already decoded RGBA pixels (Node, tests, CLI). */
+export type ImageInput =
+  | { kind: 'encoded'; name: string; bytes: ArrayBuffer; mime?: string }
+  | { kind: 'rgba'; name: string; width: number; height: number; data: Uint8ClampedArray };
+
+/** A user's model: `model.json` plus its weight shards, by file name relative to the model's folder. */
+export interface UserModelFiles {
+  name: string;
+  files: { path: string; bytes: ArrayBuffer }[];
+}
+
+export type EngineRequest =
+  | { type: 'hello'; id: number; resourcesBase: string; prefer?: BackendName[] }
+  | { type: 'listModels'; id: number }
+  | { type: 'loadModel'; id: number; modelId: string }
+  | { type: 'loadUserModel'; id: number; model: UserModelFiles }
+  | {
+      type: 'analyze';
+      id: number;
+      modelId: string;
+      image: ImageInput;
+      resize?: ResizePolicy;
+      /** Largest H or W sent per channel; larger maps are average-pooled down. 0 = full resolution. */
+      maxSide?: number;
+    }
+  | { type: 'channel'; id: number; modelId: string; layerId: string; channel: number }
+  | { type: 'cancel'; id: number; target: number }
+  | { type: 'setBackend'; id: number; backend: BackendName };
+
+/** Timings of one pass, ms. */
+export interface PassTimings {
+  decodeMs: number;
+  forwardMs: number;
+  extractMs: number;
+  totalMs: number;
+  firstFrameMs: number;
+}
+
+export type EngineReply =
+  | { type: 'ready'; id: number; backend: BackendName; reason: string; models: ModelEntry[]; tfjsVersion: string }
+  | { type: 'backend'; backend: BackendName; reason: string }
+  | { type: 'models'; id: number; models: ModelEntry[] }
+  | { type: 'progress'; id: number; phase: 'fetch' | 'build' | 'compile' | 'decode' | 'infer'; loaded: number; total: number; detail?: string }
+  | { type: 'modelLoaded'; id: number; summary: ModelSummary }
+  | { type: 'image'; id: number; name: string; width: number; height: number; /** the model input as RGBA, inputSize */ preview: { width: number; height: number; data: Uint8ClampedArray } }
+  | { type: 'frame'; id: number; frame: LayerFrame }
+  | { type: 'done'; id: number; timings: PassTimings; backend: BackendName }
+  | { type: 'channel'; id: number; layerId: string; channel: number; shape: [number, number]; values: Float32Array }
+  | { type: 'cancelled'; id: number }
+  | { type: 'error'; id: number | null; message: string; file?: string };
+
+/** The minimal port both a MessagePort and a Worker satisfy. */
+export interface PortLike {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (ev: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (ev: MessageEvent) => void): void;
+  start?(): void;
+}
