@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import vue from '@vitejs/plugin-vue';
 
-/** Vitest projects per environment (STYLE.md #15): node for main/engine/analysis, happy-dom for the UI. */
+/**
+ * Vitest projects per environment (STYLE.md #15): node for main/engine/analysis/scripts, happy-dom
+ * for the UI, and e2e: the browser build driven in Debian's Chromium by playwright-core.
+ */
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +12,12 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/main/**/*.test.ts', 'test/engine/**/*.test.ts', 'test/analysis/**/*.test.ts', 'test/scripts/**/*.test.ts'],
+          include: [
+            'test/main/**/*.test.ts',
+            'test/engine/**/*.test.ts',
+            'test/analysis/**/*.test.ts',
+            'test/scripts/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',
@@ -22,6 +30,19 @@ export default defineConfig({
           environment: 'happy-dom',
           include: ['test/explorer/**/*.test.ts'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          globalSetup: ['test/e2e/setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          // One Chromium at a time: the machine has two cores and SwiftShader is CPU-bound.
+          fileParallelism: false,
+          pool: 'forks',
         },
       },
     ],
