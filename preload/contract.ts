@@ -15,6 +15,13 @@ export const Invoke = {
   appInfo: 'app:info',
   /** The UI asks main to restart the engine (e.g. after a lost WebGL context it could not survive). */
   restartEngine: 'engine:restart',
+  /**
+   * The UI asks for a port to the engine; main answers with `Push.enginePort` as soon as the engine is
+   * ready (at once when it already is). After an engine restart main sends a new port unasked.
+   */
+  connectEngine: 'engine:connect',
+  /** The engine's current status (so a listener that subscribes late still learns it). */
+  engineStatus: 'engine:get-status',
 } as const;
 export type InvokeChannel = (typeof Invoke)[keyof typeof Invoke];
 
@@ -24,6 +31,8 @@ export const Push = {
   enginePort: 'engine:port',
   engineStatus: 'engine:status',
   menu: 'menu:command',
+  /** File ▸ Recent ▸ <entry>: carries the entry's id; the UI answers with `recentOpen(id)`. */
+  openRecent: 'menu:open-recent',
 } as const;
 
 /** Channels between main and the hidden inference window. */
@@ -87,14 +96,7 @@ export type EngineStatus =
   | { state: 'failed'; reason: string };
 
 export type MenuCommand =
-  | 'open-image'
-  | 'open-model'
-  | 'about'
-  | 'reset-view'
-  | 'next-layer'
-  | 'previous-layer'
-  | 'toggle-theme'
-  | 'compare';
+  'open-image' | 'open-model' | 'about' | 'reset-view' | 'next-layer' | 'previous-layer' | 'toggle-theme' | 'compare';
 
 /** What the UI preload exposes as `window.explorer` (STYLE.md #4: named functions, never ipcRenderer). */
 export interface ExplorerApi {
@@ -108,4 +110,18 @@ export interface ExplorerApi {
   restartEngine(): Promise<void>;
   onEngineStatus(cb: (status: EngineStatus) => void): () => void;
   onMenu(cb: (command: MenuCommand) => void): () => void;
+  /** Ask main for an engine port (delivered through `window.postMessage(PORT_MESSAGE)`, see bridge/electron.ts). */
+  connectEngine?(): Promise<void>;
+  /** The engine's current status. */
+  engineStatus?(): Promise<EngineStatus>;
+  /** File ▸ Recent ▸ <entry> was chosen; `id` is the entry to pass to `recentOpen`. */
+  onOpenRecent?(cb: (id: number) => void): () => void;
+}
+
+/** What the inference window's preload exposes as `window.inferenceHost`. */
+export interface InferenceHostApi {
+  /** The engine worker answered its first hello; `backend` names the tfjs backend it chose (for the log). */
+  ready(backend?: string): void;
+  /** The worker died or its WebGL context was lost for good; main restarts the inference window. */
+  fatal(reason: string): void;
 }

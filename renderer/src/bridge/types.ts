@@ -1,5 +1,12 @@
 import type { PortLike } from '../engine/protocol';
-import type { EngineStatus, MenuCommand, ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../../../preload/contract';
+import type {
+  EngineStatus,
+  MenuCommand,
+  ModelFilesPayload,
+  OpenedFile,
+  RecentEntry,
+  RecentOpenResult,
+} from '../../../preload/contract';
 
 /**
  * The only part of the UI that differs between Electron and the browser build (DESIGN.md):
@@ -16,6 +23,8 @@ export interface HostBridge {
   recent(): Promise<RecentEntry[]>;
   openRecent(id: number): Promise<RecentOpenResult>;
   onMenu(cb: (command: MenuCommand) => void): () => void;
+  /** File ▸ Recent ▸ <entry> in the native menu (Electron only): open it with `openRecent(id)`. */
+  onOpenRecent?(cb: (id: number) => void): () => void;
   /** Base URL for bundled resources (models/, samples/). */
   readonly resourcesBase: string;
 }

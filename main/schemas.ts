@@ -1,0 +1,70 @@
+/**
+ * valibot schemas for every IPC payload main accepts (STYLE.md #6). Each invoke channel takes at most one
+ * argument; channels without one accept only `undefined`.
+ */
+import * as v from 'valibot';
+import { InferenceChannel, Invoke, type InvokeChannel } from '../preload/contract';
+
+/** Longest path we accept from a renderer (PATH_MAX on Linux). */
+export const MAX_PATH_LENGTH = 4096;
+/** Most files one drop may name. */
+export const MAX_DROPPED_PATHS = 64;
+
+/** An absolute-or-not file path string: non-empty, bounded, no NUL byte. */
+export const PathSchema = v.pipe(
+  v.string('a path must be a string'),
+  v.minLength(1, 'a path must not be empty'),
+  v.maxLength(MAX_PATH_LENGTH, `a path must be at most ${MAX_PATH_LENGTH} characters`),
+  v.check((p) => !p.includes('\0'), 'a path must not contain a NUL byte'),
+);
+
+/** No argument at all. */
+export const NoPayload = v.undefined('this call takes no argument');
+
+/** A recent entry's id. */
+export const RecentIdSchema = v.pipe(
+  v.number('a recent entry id must be a number'),
+  v.integer('a recent entry id must be an integer'),
+  v.minValue(1, 'a recent entry id is at least 1'),
+  v.maxValue(Number.MAX_SAFE_INTEGER),
+);
+
+/** `ReadDroppedRequest`. */
+export const ReadDroppedSchema = v.strictObject(
+  {
+    paths: v.pipe(
+      v.array(PathSchema, 'paths must be an array of strings'),
+      v.minLength(1, 'at least one dropped path is needed'),
+      v.maxLength(MAX_DROPPED_PATHS, `at most ${MAX_DROPPED_PATHS} files can be dropped at once`),
+    ),
+  },
+  'expected { paths: string[] }',
+);
+
+/** The payload schema of each invoke channel. Adding a channel to the contract without a schema fails to compile. */
+export const InvokeSchemas = {
+  [Invoke.openImageDialog]: NoPayload,
+  [Invoke.openModelDialog]: NoPayload,
+  [Invoke.recentList]: NoPayload,
+  [Invoke.recentOpen]: RecentIdSchema,
+  [Invoke.readDropped]: ReadDroppedSchema,
+  [Invoke.appInfo]: NoPayload,
+  [Invoke.restartEngine]: NoPayload,
+  [Invoke.connectEngine]: NoPayload,
+  [Invoke.engineStatus]: NoPayload,
+} satisfies Record<InvokeChannel, v.GenericSchema>;
+
+/** `inference:ready`: optionally the backend the engine chose. */
+export const InferenceReadySchema = v.optional(v.pipe(v.string('backend must be a string'), v.maxLength(200)));
+/** `inference:fatal`: why the engine cannot go on. */
+export const InferenceFatalSchema = v.pipe(
+  v.string('a fatal reason must be a string'),
+  v.minLength(1, 'a fatal reason must not be empty'),
+  v.maxLength(2000, 'a fatal reason must be at most 2000 characters'),
+);
+
+/** Payload schemas of the channels the inference window sends on. */
+export const InferenceSchemas = {
+  [InferenceChannel.ready]: InferenceReadySchema,
+  [InferenceChannel.fatal]: InferenceFatalSchema,
+} as const;
