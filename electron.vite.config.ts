@@ -32,10 +32,13 @@ export default defineConfig({
     root: resolve(__dirname, 'renderer'),
     // Served by main over app:// (see main/protocol.ts), which also serves resources/.
     base: './',
+    // In dev the Vite server serves resources/ (models, samples); in a build main's app:// handler does.
+    publicDir: resolve(__dirname, 'resources'),
     plugins: [vue()],
     worker: { format: 'es' },
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
+      copyPublicDir: false,
       target: 'es2022',
       rollupOptions: {
         input: {

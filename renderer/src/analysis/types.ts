@@ -84,6 +84,12 @@ export interface LayerAnalysis {
   stage: number | null;
   /** Activation fused into the layer (Keras `activation` attribute), if any. */
   activation?: string;
+  /**
+   * True when the model file saved the layer as frozen (`trainable: false`, e.g. a fine-tuned backbone).
+   * Its parameters still count as trainable in `params` (the architecture's view); Keras's summary of that file
+   * would list them as non-trainable.
+   */
+  frozen?: boolean;
 }
 
 export interface Stage {
@@ -96,6 +102,8 @@ export interface Stage {
 }
 
 export interface ModelAnalysis {
+  /** The model's name (zoo id or the file's model name). */
+  name?: string;
   input: [number, number, number];
   layers: LayerAnalysis[];
   stages: Stage[];
@@ -110,6 +118,8 @@ export interface ModelAnalysis {
     convParams: number;
     /** Layers with weights (conv, depthwise, separable, dense). */
     depth: number;
+    /** Parameters in layers the file saved as frozen (see LayerAnalysis.frozen); 0 for the zoo. */
+    frozenParams?: number;
   };
   /** Problems met while analysing (unknown layers, unresolved shapes); never fatal. */
   warnings: string[];

@@ -1,0 +1,55 @@
+import type { Pair } from '../../analysis/types';
+import { GraphBuilder } from '../builder';
+import type { ModelGraph } from '../graph';
+
+const BN_EPS = 1.001e-5;
+const GROWTH = 32;
+
+/**
+ * DenseNet-121 as `keras.applications.DenseNet121(include_top=True)` (Keras 3 layer names): dense blocks of
+ * 6/12/24/16 BN-ReLU-1×1-BN-ReLU-3×3 conv blocks, growth rate 32, transitions halving channels; 8,062,504 parameters.
+ */
+export function densenet121([h, w]: Pair): ModelGraph {
+  const b = new GraphBuilder('densenet121');
+
+  const convBlock = (x: string, name: string): string => {
+    let y = b.bn(`${name}_0_bn`, x, { epsilon: BN_EPS });
+    y = b.act(`${name}_0_relu`, y, 'relu');
+    y = b.conv(`${name}_1_conv`, y, 4 * GROWTH, 1, { useBias: false });
+    y = b.bn(`${name}_1_bn`, y, { epsilon: BN_EPS });
+    y = b.act(`${name}_1_relu`, y, 'relu');
+    y = b.conv(`${name}_2_conv`, y, GROWTH, 3, { padding: 'same', useBias: false });
+    return b.concat(`${name}_concat`, [x, y]);
+  };
+  const denseBlock = (x: string, blocks: number, name: string): string => {
+    for (let i = 1; i <= blocks; i++) x = convBlock(x, `${name}_block${i}`);
+    return x;
+  };
+  const transition = (x: string, name: string): string => {
+    const filters = Math.floor(b.channelsOf(x) * 0.5);
+    let y = b.bn(`${name}_bn`, x, { epsilon: BN_EPS });
+    y = b.act(`${name}_relu`, y, 'relu');
+    y = b.conv(`${name}_conv`, y, filters, 1, { useBias: false });
+    return b.avgpool(`${name}_pool`, y, 2, 2);
+  };
+
+  let x = b.input('input_1', [h, w, 3]);
+  x = b.zeropad('zero_padding2d', x, 3);
+  x = b.conv('conv1_conv', x, 64, 7, { strides: 2, useBias: false });
+  x = b.bn('conv1_bn', x, { epsilon: BN_EPS });
+  x = b.act('conv1_relu', x, 'relu');
+  x = b.zeropad('zero_padding2d_1', x, 1);
+  x = b.maxpool('pool1', x, 3, 2);
+  x = denseBlock(x, 6, 'conv2');
+  x = transition(x, 'pool2');
+  x = denseBlock(x, 12, 'conv3');
+  x = transition(x, 'pool3');
+  x = denseBlock(x, 24, 'conv4');
+  x = transition(x, 'pool4');
+  x = denseBlock(x, 16, 'conv5');
+  x = b.bn('bn', x, { epsilon: BN_EPS });
+  x = b.act('relu', x, 'relu');
+  x = b.gap('avg_pool', x);
+  x = b.dense('predictions', x, 1000, { activation: 'softmax' });
+  return b.build([x]);
+}
