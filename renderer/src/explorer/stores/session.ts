@@ -11,7 +11,7 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineClient } from '../../engine/client';
+import { EngineCancelled, EngineClient } from '../../engine/client';
 import type { OpenedFile } from '../../../../preload/contract';
 
 /** An image the user opened this session (the strip lets them switch back). */
@@ -115,11 +115,11 @@ export const useSessionStore = defineStore('session', () => {
   async function reconnect(): Promise<void> {
     if (!bridgeRef) return;
     const port = await bridgeRef.connectEngine();
-    client?.close();
+    client?.dispose();
     client = new EngineClient(port);
-    client.onBackend((b, reason) => {
-      backend.value = b;
-      backendReason.value = reason;
+    client.onBackend((b) => {
+      backend.value = b.backend;
+      backendReason.value = b.reason;
     });
     const prefer = preferredBackends();
     const ready = await client.hello(bridgeRef.resourcesBase, prefer);
@@ -145,8 +145,8 @@ export const useSessionStore = defineStore('session', () => {
     if (!client) return;
     modelLoading.value = { modelId: id, loaded: 0, total: 0 };
     try {
-      const s = await client.loadModel(id, (p) => {
-        modelLoading.value = { modelId: id, loaded: p.loaded, total: p.total, detail: p.detail };
+      const s = await client.loadModel(id, {
+        onProgress: (p) => (modelLoading.value = { modelId: id, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       applySummary(s);
       await analyze();
@@ -162,8 +162,8 @@ export const useSessionStore = defineStore('session', () => {
     if (!client) return;
     modelLoading.value = { modelId: model.name, loaded: 0, total: 0 };
     try {
-      const s = await client.loadUserModel(model, (p) => {
-        modelLoading.value = { modelId: model.name, loaded: p.loaded, total: p.total, detail: p.detail };
+      const s = await client.loadUserModel(model, {
+        onProgress: (p) => (modelLoading.value = { modelId: model.name, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       if (!models.value.some((m) => m.id === s.id)) models.value = [...models.value, s];
       applySummary(s);
@@ -219,25 +219,22 @@ export const useSessionStore = defineStore('session', () => {
     const incoming = new Map<string, LayerFrame>();
     let first = true;
     passState.value = 'running';
-    const pass = client.analyze(
-      { modelId: s.id, image, resize: resize.value ?? s.preprocess.resize, maxSide: 0 },
-      {
-        onImage: (info) => {
-          inputPreview.value = info.preview;
-          imageSize.value = [info.width, info.height];
-        },
-        onFrame: (frame) => {
-          if (first) {
-            // Keep the old frames until the first new one arrives, so the scene never flashes empty.
-            frames.value = incoming;
-            first = false;
-          }
-          incoming.set(frame.layerId, frame);
-          triggerRef(frames);
-          framesVersion.value++;
-        },
-      },
-    );
+    const pass = client
+      .analyze({ modelId: s.id, image, resize: resize.value ?? s.preprocess.resize, maxSide: 0 })
+      .onImage((info) => {
+        inputPreview.value = info.preview;
+        imageSize.value = [info.width, info.height];
+      })
+      .onFrame((frame) => {
+        if (first) {
+          // Keep the old frames until the first new one arrives, so the scene never flashes empty.
+          frames.value = incoming;
+          first = false;
+        }
+        incoming.set(frame.layerId, frame);
+        triggerRef(frames);
+        framesVersion.value++;
+      });
     activePass = pass;
     try {
       const done = await pass.done;
@@ -322,5 +319,5 @@ function errorText(e: unknown): string {
 }
 
 function isCancelled(e: unknown): boolean {
-  return e instanceof Error && e.name === 'CancelledError';
+  return e instanceof EngineCancelled;
 }

@@ -1,0 +1,154 @@
+/**
+ * The browser build end to end: the first screen (sample photo, model list, backend line), a dropped
+ * photo streamed through every layer, stepping with the keyboard, and a receptive field read off the UI.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, screenshotPath, watchPage } from './browser';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openApp(query: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const { errors } = watchPage(page);
+  await page.goto(`${inject('baseUrl')}${query}`);
+  return { page, errors };
+}
+
+/** Waits until the status line reports every layer of the current model received. */
+async function waitAllLayers(page: Page, timeout = 120_000): Promise<[number, number]> {
+  const handle = await page.waitForFunction(
+    () => {
+      const m = /layers (\d+)\/(\d+)/.exec(document.querySelector('[data-testid="status"]')?.textContent ?? '');
+      return m && m[1] === m[2] && Number(m[2]) > 0 && !document.querySelector('[data-testid="status"]')?.textContent?.includes('running') ? [Number(m[1]), Number(m[2])] : null;
+    },
+    null,
+    { timeout, polling: 250 },
+  );
+  return (await handle.jsonValue()) as [number, number];
+}
+
+/** Mean and standard deviation of a PNG screenshot region's luminance, computed in the page. */
+async function pixelStats(page: Page, selector: string): Promise<{ mean: number; std: number; distinct: number }> {
+  const png = await page.locator(selector).screenshot();
+  return page.evaluate(async (b64) => {
+    const blob = new Blob([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))], { type: 'image/png' });
+    const bmp = await createImageBitmap(blob);
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    const d = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    let sum = 0;
+    let sq = 0;
+    const seen = new Set<number>();
+    const n = d.length / 4;
+    for (let i = 0; i < d.length; i += 4) {
+      const l = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+      sum += l;
+      sq += l * l;
+      if (seen.size < 5000) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
+    const mean = sum / n;
+    return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), distinct: seen.size };
+  }, png.toString('base64'));
+}
+
+describe('first screen', () => {
+  it('opens on a sample photo, lists the models and says which backend runs and why', async () => {
+    const { page, errors } = await openApp('?backend=wasm');
+    const status = page.getByTestId('status');
+    await expect.poll(() => status.textContent(), { timeout: 60_000 }).toMatch(/backend: wasm/);
+    const backendLine = (await page.getByTestId('backend').textContent()) ?? '';
+    expect(backendLine).toMatch(/backend: wasm\s*— \S+/);
+
+    const options = await page.locator('[data-testid="model-select"] option').evaluateAll((els) =>
+      els.map((e) => (e as HTMLOptionElement).value).filter(Boolean),
+    );
+    for (const id of ['mobilenetv2-pretrained', 'inceptionv3-pretrained', 'vgg16', 'resnet50', 'densenet121', 'googlenet', 'alexnet']) {
+      expect(options).toContain(id);
+    }
+    await expect.poll(() => page.getByTestId('model-select').inputValue(), { timeout: 60_000 }).toBe('mobilenetv2-pretrained');
+    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(1);
+    const [received, total] = await waitAllLayers(page);
+    expect(received).toBe(total);
+    expect(total).toBeGreaterThan(100);
+    await page.screenshot({ path: screenshotPath('first-screen.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('uses WebGL when nothing is forced, and says so', async () => {
+    const { page, errors } = await openApp('');
+    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 90_000 }).toMatch(/backend: (webgl|wasm|cpu)\s*— \S+/);
+    const line = (await page.getByTestId('backend').textContent()) ?? '';
+    // Headless Chromium here has WebGL2 through SwiftShader; if the engine fell back, the reason must say why.
+    if (!/backend: webgl/.test(line)) expect(line).toMatch(/webgl/i);
+    expect(errors.filter((e) => !/WebGL|GPU/i.test(e))).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('explorer', () => {
+  it('takes a dropped photo through every layer, steps with the keyboard and shows a receptive field', async () => {
+    const { page, errors } = await openApp('?backend=wasm');
+    await waitAllLayers(page);
+    const bytes = readFileSync(resolve(__dirname, '../../resources/samples/coffee.png')).toString('base64');
+    await page.evaluate(async (b64) => {
+      // The page's CSP forbids fetching data: URLs, so the bytes are rebuilt from base64 directly.
+      const blob = new Blob([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))], { type: 'image/png' });
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'coffee.png', { type: 'image/png' }));
+      const target = document.querySelector('.explorer-app')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(2);
+    await waitAllLayers(page);
+
+    const items = page.locator('[data-testid="layer-list"] li[data-layer-id]');
+    const total = await items.count();
+    expect(total).toBeGreaterThan(100);
+    const first = await page.getByTestId('focused-layer').textContent();
+    await page.locator('body').press('ArrowRight');
+    await page.locator('body').press('ArrowRight');
+    const third = await items.nth(2).getAttribute('data-layer-id');
+    await expect.poll(() => page.getByTestId('focused-layer').textContent()).toBe(third);
+    expect(third).not.toBe(first);
+    await page.locator('body').press('ArrowLeft');
+    await expect.poll(() => page.getByTestId('focused-layer').textContent()).toBe(await items.nth(1).getAttribute('data-layer-id'));
+
+    // The focused layer's channels are really drawn: not blank, not uniform.
+    const grid = await pixelStats(page, '[data-testid="channel-grid"]');
+    expect(grid.std).toBeGreaterThan(5);
+    expect(grid.distinct).toBeGreaterThan(50);
+
+    // Hover units in the scene until one reports its receptive field.
+    const box = (await page.getByTestId('scene').boundingBox())!;
+    let rf: string | null = null;
+    for (let gy = 0.2; gy <= 0.8 && !rf; gy += 0.1) {
+      for (let gx = 0.1; gx <= 0.9 && !rf; gx += 0.05) {
+        await page.mouse.move(box.x + box.width * gx, box.y + box.height * gy);
+        rf = await page.getByTestId('rf-size').textContent({ timeout: 200 }).catch(() => null);
+      }
+    }
+    expect(rf).toMatch(/^\d+×\d+$/);
+    const [h] = rf!.split('×').map(Number);
+    expect(h).toBeGreaterThanOrEqual(3);
+
+    const scene = await pixelStats(page, '[data-testid="scene"]');
+    expect(scene.std).toBeGreaterThan(5);
+    expect(scene.distinct).toBeGreaterThan(50);
+    await page.screenshot({ path: screenshotPath('explorer.png') });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
