@@ -29,7 +29,12 @@ async function waitAllLayers(page: Page, timeout = 120_000): Promise<[number, nu
   const handle = await page.waitForFunction(
     () => {
       const m = /layers (\d+)\/(\d+)/.exec(document.querySelector('[data-testid="status"]')?.textContent ?? '');
-      return m && m[1] === m[2] && Number(m[2]) > 0 && !document.querySelector('[data-testid="status"]')?.textContent?.includes('running') ? [Number(m[1]), Number(m[2])] : null;
+      return m &&
+        m[1] === m[2] &&
+        Number(m[2]) > 0 &&
+        !document.querySelector('[data-testid="status"]')?.textContent?.includes('running')
+        ? [Number(m[1]), Number(m[2])]
+        : null;
     },
     null,
     { timeout, polling: 250 },
@@ -70,13 +75,23 @@ describe('first screen', () => {
     const backendLine = (await page.getByTestId('backend').textContent()) ?? '';
     expect(backendLine).toMatch(/backend: wasm\s*— \S+/);
 
-    const options = await page.locator('[data-testid="model-select"] option').evaluateAll((els) =>
-      els.map((e) => (e as HTMLOptionElement).value).filter(Boolean),
-    );
-    for (const id of ['mobilenetv2-pretrained', 'inceptionv3-pretrained', 'vgg16', 'resnet50', 'densenet121', 'googlenet', 'alexnet']) {
+    const options = await page
+      .locator('[data-testid="model-select"] option')
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value).filter(Boolean));
+    for (const id of [
+      'mobilenetv2-pretrained',
+      'inceptionv3-pretrained',
+      'vgg16',
+      'resnet50',
+      'densenet121',
+      'googlenet',
+      'alexnet',
+    ]) {
       expect(options).toContain(id);
     }
-    await expect.poll(() => page.getByTestId('model-select').inputValue(), { timeout: 60_000 }).toBe('mobilenetv2-pretrained');
+    await expect
+      .poll(() => page.getByTestId('model-select').inputValue(), { timeout: 60_000 })
+      .toBe('mobilenetv2-pretrained');
     await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(1);
     const [received, total] = await waitAllLayers(page);
     expect(received).toBe(total);
@@ -88,7 +103,9 @@ describe('first screen', () => {
 
   it('uses WebGL when nothing is forced, and says so', async () => {
     const { page, errors } = await openApp('');
-    await expect.poll(() => page.getByTestId('backend').textContent(), { timeout: 90_000 }).toMatch(/backend: (webgl|wasm|cpu)\s*— \S+/);
+    await expect
+      .poll(() => page.getByTestId('backend').textContent(), { timeout: 90_000 })
+      .toMatch(/backend: (webgl|wasm|cpu)\s*— \S+/);
     const line = (await page.getByTestId('backend').textContent()) ?? '';
     // Headless Chromium here has WebGL2 through SwiftShader; if the engine fell back, the reason must say why.
     if (!/backend: webgl/.test(line)) expect(line).toMatch(/webgl/i);
@@ -124,7 +141,9 @@ describe('explorer', () => {
     await expect.poll(() => page.getByTestId('focused-layer').textContent()).toBe(third);
     expect(third).not.toBe(first);
     await page.locator('body').press('ArrowLeft');
-    await expect.poll(() => page.getByTestId('focused-layer').textContent()).toBe(await items.nth(1).getAttribute('data-layer-id'));
+    await expect
+      .poll(() => page.getByTestId('focused-layer').textContent())
+      .toBe(await items.nth(1).getAttribute('data-layer-id'));
 
     // The focused layer's channels are really drawn: not blank, not uniform.
     const grid = await pixelStats(page, '[data-testid="channel-grid"]');
@@ -137,7 +156,10 @@ describe('explorer', () => {
     for (let gy = 0.2; gy <= 0.8 && !rf; gy += 0.1) {
       for (let gx = 0.1; gx <= 0.9 && !rf; gx += 0.05) {
         await page.mouse.move(box.x + box.width * gx, box.y + box.height * gy);
-        rf = await page.getByTestId('rf-size').textContent({ timeout: 200 }).catch(() => null);
+        rf = await page
+          .getByTestId('rf-size')
+          .textContent({ timeout: 200 })
+          .catch(() => null);
       }
     }
     expect(rf).toMatch(/^\d+×\d+$/);

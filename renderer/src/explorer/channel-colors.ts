@@ -35,7 +35,8 @@ export function channelLut(frame: LayerFrame, c: number, map: ColorMapName, norm
   const lut = new Uint8Array(256);
   const lo = frame.min[c];
   const hi = frame.max[c];
-  const range = normalize === 'layer' ? layerRange(frame) : { min: lo, max: hi, absMax: Math.max(Math.abs(lo), Math.abs(hi)) };
+  const range =
+    normalize === 'layer' ? layerRange(frame) : { min: lo, max: hi, absMax: Math.max(Math.abs(lo), Math.abs(hi)) };
   for (let b = 0; b < 256; b++) {
     const v = lo + (b / 255) * (hi - lo);
     let t: number;

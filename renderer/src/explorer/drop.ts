@@ -40,7 +40,8 @@ export async function filesFromDataTransfer(
   const images: OpenedFile[] = [];
   for (const f of files) {
     if (isModelFile(f)) continue;
-    if (IMAGE_EXT.test(f.name) || f.type.startsWith('image/')) images.push({ name: f.name, bytes: await f.arrayBuffer() });
+    if (IMAGE_EXT.test(f.name) || f.type.startsWith('image/'))
+      images.push({ name: f.name, bytes: await f.arrayBuffer() });
     else errors.push(`${f.name}: not an image or a tfjs model file; ignored.`);
   }
   return { images, model, errors };

@@ -163,7 +163,8 @@ export const useSessionStore = defineStore('session', () => {
     modelLoading.value = { modelId: model.name, loaded: 0, total: 0 };
     try {
       const s = await client.loadUserModel(model, {
-        onProgress: (p) => (modelLoading.value = { modelId: model.name, loaded: p.loaded, total: p.total, detail: p.detail }),
+        onProgress: (p) =>
+          (modelLoading.value = { modelId: model.name, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       if (!models.value.some((m) => m.id === s.id)) models.value = [...models.value, s];
       applySummary(s);
