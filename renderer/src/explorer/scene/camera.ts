@@ -1,0 +1,117 @@
+/** Camera arithmetic: overview and focus poses, the glide between them, clip planes. Pure functions. */
+import type { BlockLayout, SceneLayout } from './layout';
+
+export type V3 = [number, number, number];
+
+export interface Pose {
+  position: V3;
+  target: V3;
+}
+
+function normalize(v: V3): V3 {
+  const n = Math.hypot(v[0], v[1], v[2]) || 1;
+  return [v[0] / n, v[1] / n, v[2] / n];
+}
+
+/** From the front, a little right and above: faces readable, stacks visible. */
+export const OVERVIEW_DIRECTION: V3 = normalize([0.3, 0.25, 1]);
+/** Focus looks at the block more from the side, so its stack of channels shows. */
+export const FOCUS_DIRECTION: V3 = normalize([0.6, 0.35, 1]);
+
+const rad = (deg: number): number => (deg * Math.PI) / 180;
+
+/** Distance at which a sphere of `radius` fills the view (with `margin`), for a vertical fov in degrees. */
+export function fitDistance(radius: number, fovY: number, aspect: number, margin = 1.15): number {
+  const half = rad(fovY) / 2;
+  const halfH = Math.atan(Math.tan(half) * aspect);
+  return (radius * margin) / Math.sin(Math.min(half, halfH));
+}
+
+/**
+ * The whole wall in view, from `OVERVIEW_DIRECTION`: the nearest distance at which every corner of the
+ * scene box lies inside the frustum (with a small margin). Exact for a camera looking back along `dir`:
+ * a corner's lateral offsets do not depend on the distance, its depth grows with it.
+ */
+export function overviewPose(layout: Pick<SceneLayout, 'bounds'>, fovY: number, aspect: number, margin = 1.06): Pose {
+  const { min, max } = layout.bounds;
+  const target: V3 = [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
+  const d = OVERVIEW_DIRECTION;
+  // Camera axes for a camera at target + d·dist looking at target with +y up.
+  const right = normalize([d[2], 0, -d[0]]);
+  const up: V3 = [
+    d[1] * right[2] - d[2] * right[1],
+    d[2] * right[0] - d[0] * right[2],
+    d[0] * right[1] - d[1] * right[0],
+  ];
+  const tanV = Math.tan(rad(fovY) / 2) / margin;
+  const tanH = tanV * aspect;
+  let distance = 1;
+  for (const x of [min[0], max[0]])
+    for (const y of [min[1], max[1]])
+      for (const z of [min[2], max[2]]) {
+        const p = [x - target[0], y - target[1], z - target[2]];
+        const along = p[0] * d[0] + p[1] * d[1] + p[2] * d[2];
+        const px = p[0] * right[0] + p[1] * right[1] + p[2] * right[2];
+        const py = p[0] * up[0] + p[1] * up[1] + p[2] * up[2];
+        distance = Math.max(distance, along + Math.abs(px) / tanH, along + Math.abs(py) / tanV);
+      }
+  return { target, position: [target[0] + d[0] * distance, target[1] + d[1] * distance, target[2] + d[2] * distance] };
+}
+
+/** A block filling most of the view, seen from `FOCUS_DIRECTION`. */
+export function focusPose(
+  block: Pick<BlockLayout, 'x' | 'y' | 'width' | 'height' | 'depth'>,
+  fovY: number,
+  aspect: number,
+): Pose {
+  const target: V3 = [block.x, block.y, -block.depth / 2];
+  // A 1×1×N block would otherwise put the camera inside the neighbours; keep a readable minimum.
+  const radius = Math.max(6, 0.5 * Math.hypot(block.width, block.height, block.depth));
+  const distance = fitDistance(radius, fovY, aspect, 1.05);
+  const d = FOCUS_DIRECTION;
+  return { target, position: [target[0] + d[0] * distance, target[1] + d[1] * distance, target[2] + d[2] * distance] };
+}
+
+/** Smooth start and stop. */
+export function easeInOutCubic(t: number): number {
+  const x = Math.min(1, Math.max(0, t));
+  return x < 0.5 ? 4 * x * x * x : 1 - Math.pow(-2 * x + 2, 3) / 2;
+}
+
+/** Pose between `a` (t = 0) and `b` (t = 1). */
+export function lerpPose(a: Pose, b: Pose, t: number): Pose {
+  const l = (p: V3, q: V3): V3 => [p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t, p[2] + (q[2] - p[2]) * t];
+  return { position: l(a.position, b.position), target: l(a.target, b.target) };
+}
+
+/** Glide duration: longer for longer trips, within 350–1100 ms. */
+export function glideMs(a: Pose, b: Pose, sceneSize: number): number {
+  const d = Math.hypot(b.position[0] - a.position[0], b.position[1] - a.position[1], b.position[2] - a.position[2]);
+  return Math.round(350 + 750 * Math.min(1, d / Math.max(1, sceneSize)));
+}
+
+/**
+ * Near and far planes that hug the scene's box as seen from `eye`: the near plane as far out as the
+ * nearest geometry allows keeps depth precision for the thin gaps between stacked tiles.
+ */
+export function clipPlanes(
+  eye: V3,
+  bounds: { min: V3 | readonly number[]; max: V3 | readonly number[] },
+  margin: number,
+): { near: number; far: number } {
+  let nearSq = 0;
+  let farSq = 0;
+  for (let a = 0; a < 3; a++) {
+    const lo = bounds.min[a] - margin;
+    const hi = bounds.max[a] + margin;
+    const e = eye[a];
+    const dn = e < lo ? lo - e : e > hi ? e - hi : 0;
+    const df = Math.max(Math.abs(e - lo), Math.abs(e - hi));
+    nearSq += dn * dn;
+    farSq += df * df;
+  }
+  const far = Math.sqrt(farSq) * 1.01 + 1;
+  const nearest = Math.sqrt(nearSq);
+  const near = nearest > 0 ? Math.max(0.05, nearest * 0.9) : Math.max(0.02, far * 1e-5);
+  return { near: Math.min(near, far / 2), far };
+}

@@ -1,0 +1,244 @@
+/**
+ * Layer labels as HTML laid over the canvas, positioned from the scene after each render.
+ *
+ * Why HTML rather than SDF text in the scene (troika-three-text): the browser's own text is crisp at
+ * every zoom and pixel ratio, follows the app's fonts and theme, costs no draw call (troika draws one
+ * mesh per label: 300 labels would triple the draw calls), needs no font file or worker at run time
+ * (the app is offline and its CSP limits workers), and is selectable and readable by screen readers.
+ * Labels keep a constant screen size, so they never blur or shrink to nothing; the declutter below keeps
+ * only those that fit.
+ */
+import { formatCount, formatShape } from '../format';
+import type { BlockLayout } from './layout';
+
+/** A label that could be shown: its anchor on screen (CSS px) and how much it matters. */
+export interface LabelCandidate {
+  id: string;
+  /** Anchor: the label's bottom centre sits here (top of the block's front face). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /** Higher is placed first (the focused block, then the blocks largest on screen). */
+  priority: number;
+}
+
+/** Rectangles overlap test with a small clearance. */
+function overlaps(
+  a: { x0: number; y0: number; x1: number; y1: number },
+  b: { x0: number; y0: number; x1: number; y1: number },
+): boolean {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+/**
+ * Greedy declutter: by priority, keep each label whose box lies inside the viewport and overlaps none
+ * already kept. A uniform grid of buckets keeps it near-linear for hundreds of labels.
+ */
+export function placeLabels(
+  candidates: readonly LabelCandidate[],
+  viewWidth: number,
+  viewHeight: number,
+  pad = 2,
+): Set<string> {
+  const kept = new Set<string>();
+  const cell = 96;
+  const buckets = new Map<number, { x0: number; y0: number; x1: number; y1: number }[]>();
+  const key = (i: number, j: number): number => i * 65536 + j;
+  const sorted = [...candidates].sort((a, b) => b.priority - a.priority);
+  for (const c of sorted) {
+    const r = { x0: c.x - c.width / 2 - pad, y0: c.y - c.height - pad, x1: c.x + c.width / 2 + pad, y1: c.y + pad };
+    if (r.x0 < 0 || r.y0 < 0 || r.x1 > viewWidth || r.y1 > viewHeight) continue;
+    const i0 = Math.floor(r.x0 / cell);
+    const i1 = Math.floor(r.x1 / cell);
+    const j0 = Math.floor(r.y0 / cell);
+    const j1 = Math.floor(r.y1 / cell);
+    let free = true;
+    for (let i = i0; i <= i1 && free; i++)
+      for (let j = j0; j <= j1 && free; j++)
+        for (const o of buckets.get(key(i, j)) ?? []) if (overlaps(r, o)) free = false;
+    if (!free) continue;
+    kept.add(c.id);
+    for (let i = i0; i <= i1; i++)
+      for (let j = j0; j <= j1; j++) {
+        const list = buckets.get(key(i, j));
+        if (list) list.push(r);
+        else buckets.set(key(i, j), [r]);
+      }
+  }
+  return kept;
+}
+
+/** The two lines of a block's label. */
+export function labelText(b: Pick<BlockLayout, 'name' | 'kind' | 'outputShape' | 'params'>): {
+  title: string;
+  detail: string;
+} {
+  const params = b.params > 0 ? ` · ${formatCount(b.params)} params` : '';
+  return { title: b.name, detail: `${b.kind} · ${formatShape(b.outputShape)}${params}` };
+}
+
+/** Estimated label box in CSS px (no layout read: measuring 300 labels per frame would force reflows). */
+export function labelSize(text: { title: string; detail: string }): { width: number; height: number } {
+  return { width: Math.max(text.title.length * 7, text.detail.length * 6.2) + 10, height: 30 };
+}
+
+export interface LabelTheme {
+  text: string;
+  muted: string;
+  halo: string;
+  accent: string;
+}
+
+interface LabelEntry {
+  el: HTMLDivElement;
+  size: { width: number; height: number };
+  shown: boolean;
+  transform: string;
+  state: string;
+}
+
+/** The overlay element and its labels. Created over `canvas` inside the canvas's parent. */
+export class LabelOverlay {
+  readonly root: HTMLDivElement;
+  private entries = new Map<string, LabelEntry>();
+  private theme: LabelTheme;
+
+  constructor(
+    private readonly canvas: HTMLCanvasElement,
+    theme: LabelTheme,
+  ) {
+    this.theme = theme;
+    const doc = canvas.ownerDocument;
+    this.root = doc.createElement('div');
+    this.root.className = 'fme-scene-labels';
+    this.root.setAttribute('aria-hidden', 'true');
+    Object.assign(this.root.style, {
+      position: 'absolute',
+      pointerEvents: 'none',
+      overflow: 'hidden',
+      left: '0px',
+      top: '0px',
+      width: '0px',
+      height: '0px',
+      font: '12px/1.25 system-ui, -apple-system, "Segoe UI", sans-serif',
+      contain: 'strict',
+    } satisfies Partial<CSSStyleDeclaration>);
+    canvas.parentElement?.appendChild(this.root);
+    this.fit();
+  }
+
+  /** Follows the canvas's box within its offset parent (call after a resize). */
+  fit(): void {
+    const s = this.root.style;
+    s.left = `${this.canvas.offsetLeft}px`;
+    s.top = `${this.canvas.offsetTop}px`;
+    s.width = `${this.canvas.clientWidth}px`;
+    s.height = `${this.canvas.clientHeight}px`;
+  }
+
+  /** Replaces the labels with those of `blocks`. */
+  setBlocks(blocks: readonly BlockLayout[]): void {
+    this.clear();
+    const doc = this.canvas.ownerDocument;
+    for (const b of blocks) {
+      const text = labelText(b);
+      const el = doc.createElement('div');
+      el.className = 'fme-scene-label';
+      el.dataset.layerId = b.id;
+      Object.assign(el.style, {
+        position: 'absolute',
+        left: '0px',
+        top: '0px',
+        display: 'none',
+        whiteSpace: 'nowrap',
+        textAlign: 'center',
+        willChange: 'transform',
+      } satisfies Partial<CSSStyleDeclaration>);
+      const title = doc.createElement('div');
+      title.textContent = text.title;
+      title.style.fontWeight = '600';
+      const detail = doc.createElement('div');
+      detail.textContent = text.detail;
+      detail.style.fontSize = '11px';
+      el.append(title, detail);
+      this.root.appendChild(el);
+      this.entries.set(b.id, { el, size: labelSize(text), shown: false, transform: '', state: '' });
+    }
+    this.applyTheme();
+  }
+
+  setTheme(theme: LabelTheme): void {
+    this.theme = theme;
+    this.applyTheme();
+  }
+
+  private applyTheme(): void {
+    const t = this.theme;
+    for (const e of this.entries.values()) {
+      e.el.style.color = t.text;
+      e.el.style.textShadow = `0 0 3px ${t.halo}, 0 0 2px ${t.halo}, 0 0 1px ${t.halo}`;
+      e.state = '';
+    }
+  }
+
+  /** Estimated size of a label (for `placeLabels`). */
+  sizeOf(id: string): { width: number; height: number } | undefined {
+    return this.entries.get(id)?.size;
+  }
+
+  /**
+   * Shows the labels of `visible` at their anchors (CSS px) and hides the rest. `states` marks the
+   * focused label and those whose frames have not arrived yet. Only changed styles are written.
+   */
+  show(
+    anchors: ReadonlyMap<string, { x: number; y: number }>,
+    visible: ReadonlySet<string>,
+    states: ReadonlyMap<string, 'focus' | 'ghost' | 'normal'>,
+  ): void {
+    for (const [id, e] of this.entries) {
+      const on = visible.has(id);
+      if (on !== e.shown) {
+        e.el.style.display = on ? 'block' : 'none';
+        e.shown = on;
+      }
+      if (!on) continue;
+      const a = anchors.get(id);
+      if (!a) continue;
+      const transform = `translate(${Math.round(a.x)}px, ${Math.round(a.y)}px) translate(-50%, -100%)`;
+      if (transform !== e.transform) {
+        e.el.style.transform = transform;
+        e.transform = transform;
+      }
+      const state = states.get(id) ?? 'normal';
+      if (state !== e.state) {
+        const focus = state === 'focus';
+        const st = e.el.style;
+        st.color = this.theme.text;
+        st.opacity = state === 'ghost' ? '0.55' : '1';
+        st.zIndex = focus ? '1' : '0';
+        // The focused label sits on a plate with an accent frame: readable over the block it names.
+        st.background = focus ? this.theme.halo : 'transparent';
+        st.border = focus ? `1px solid ${this.theme.accent}` : '1px solid transparent';
+        st.borderRadius = '4px';
+        st.padding = '1px 6px';
+        e.state = state;
+      }
+    }
+  }
+
+  /** Ids of the labels currently shown (tests, e2e). */
+  shownIds(): string[] {
+    return [...this.entries].filter(([, e]) => e.shown).map(([id]) => id);
+  }
+
+  clear(): void {
+    for (const e of this.entries.values()) e.el.remove();
+    this.entries.clear();
+  }
+
+  dispose(): void {
+    this.clear();
+    this.root.remove();
+  }
+}

@@ -1,0 +1,521 @@
+/**
+ * The three.js objects of one model: a block per layer (one DataArrayTexture + one InstancedMesh when
+ * its frame has arrived), all block outlines in one LineSegments, all graph edges in another. Built
+ * without a renderer, so it is testable without WebGL; every GPU resource goes through a GpuLedger and
+ * is freed by `dispose()`.
+ */
+import {
+  BufferGeometry,
+  Color,
+  DataArrayTexture,
+  DoubleSide,
+  Float32BufferAttribute,
+  GLSL3,
+  Group,
+  InstancedBufferAttribute,
+  InstancedMesh,
+  LineBasicMaterial,
+  LineSegments,
+  LinearFilter,
+  Matrix4,
+  NearestFilter,
+  PlaneGeometry,
+  RedFormat,
+  ShaderMaterial,
+  UnsignedByteType,
+  Vector2,
+  Vector3,
+  type Texture,
+} from 'three';
+import type { LayerFrame } from '../../engine/protocol';
+import { colorMapFor, frameRange, type ColorMapChoice, type ColorMapName } from './colormaps';
+import {
+  blockShape,
+  detailTiles,
+  progressiveOrder,
+  tileChannels,
+  tileZ,
+  type BlockLayout,
+  type SceneLayout,
+} from './layout';
+import { GpuLedger } from './ledger';
+import { TILE_FRAGMENT, TILE_VERTEX } from './shaders';
+import { packChannels, planArrayTexture, type ArrayTexturePlan, type TextureLimits } from './textures';
+import { srgb, type SceneColors } from './theme';
+
+export type Normalize = 'channel' | 'layer';
+
+/** What the model view needs from the scene. */
+export interface ModelViewContext {
+  luts: Record<ColorMapName, Texture>;
+  limits: TextureLimits;
+  colors: SceneColors;
+  colorMap: ColorMapChoice;
+  normalize: Normalize;
+}
+
+/** One layer's drawn tiles and the resources behind them. */
+export interface LayerMesh {
+  block: BlockLayout;
+  frame: LayerFrame;
+  plan: ArrayTexturePlan;
+  texture: DataArrayTexture;
+  geometry: PlaneGeometry;
+  material: ShaderMaterial;
+  mesh: InstancedMesh;
+  map: ColorMapName;
+  /** Instance k draws tile order[k]; any prefix is spread over the whole stack. */
+  order: Int32Array;
+}
+
+/** Checks a frame against its block; returns its [H, W, C]. Throws a message naming the layer and the problem. */
+export function validateFrame(frame: LayerFrame): [number, number, number] {
+  const where = `frame of layer "${frame.layerId}"`;
+  if (!Array.isArray(frame.shape) || frame.shape.length !== 3)
+    throw new Error(`${where}: shape must be [H, W, C], got ${JSON.stringify(frame.shape)}`);
+  const [h, w, c] = frame.shape;
+  for (const v of frame.shape)
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`${where}: shape ${JSON.stringify(frame.shape)} has a dimension that is not a positive integer`);
+  if (!(frame.data instanceof Uint8Array)) throw new Error(`${where}: data must be a Uint8Array`);
+  if (frame.data.length !== h * w * c)
+    throw new Error(`${where}: ${frame.data.length} bytes for shape ${h}×${w}×${c} (expected ${h * w * c})`);
+  if (frame.min?.length !== c || frame.max?.length !== c) {
+    throw new Error(
+      `${where}: min/max need one entry per channel (${c}), got ${frame.min?.length} and ${frame.max?.length}`,
+    );
+  }
+  return [h, w, c];
+}
+
+const finite = (v: number): number => (Number.isFinite(v) ? v : 0);
+
+export class ModelView {
+  readonly group = new Group();
+  readonly ledger = new GpuLedger();
+  private layout: SceneLayout;
+  private readonly layers = new Map<string, LayerMesh>();
+  private outlines: LineSegments;
+  private edges: LineSegments;
+  private outlineMaterial: LineBasicMaterial;
+  private edgeMaterial: LineBasicMaterial;
+  private focusId: string | null = null;
+  private ctx: ModelViewContext;
+  private disposed = false;
+
+  constructor(layout: SceneLayout, ctx: ModelViewContext) {
+    this.layout = layout;
+    this.ctx = ctx;
+    this.group.name = 'model';
+    this.outlineMaterial = this.ledger.track(
+      new LineBasicMaterial({ vertexColors: true, toneMapped: false }),
+      'material',
+    );
+    this.edgeMaterial = this.ledger.track(
+      new LineBasicMaterial({
+        color: ctx.colors.edge,
+        transparent: true,
+        opacity: 0.7,
+        toneMapped: false,
+        depthWrite: false,
+      }),
+      'material',
+    );
+    this.outlines = this.buildOutlines();
+    this.edges = this.buildEdges();
+    this.group.add(this.outlines, this.edges);
+  }
+
+  get currentLayout(): SceneLayout {
+    return this.layout;
+  }
+
+  /**
+   * The frame's full-resolution output shape when it disagrees with the block laid out for it (the
+   * analysis could not infer the shape), else null. The scene then lays the model out again.
+   */
+  shapeMismatch(frame: LayerFrame): number[] | null {
+    const block = this.layout.byId.get(frame.layerId);
+    if (!block) return null;
+    const reported = frame.fullShape?.length ? frame.fullShape : frame.shape;
+    const full = blockShape(reported);
+    const same = full[0] === block.shape[0] && full[1] === block.shape[1] && full[2] === block.shape[2];
+    return same ? null : [...reported];
+  }
+
+  /** Uploads (or replaces) a layer's frame. */
+  addFrame(frame: LayerFrame): LayerMesh {
+    if (this.disposed) throw new Error('ModelView: addFrame after dispose');
+    const block = this.layout.byId.get(frame.layerId);
+    if (!block)
+      throw new Error(`frame of layer "${frame.layerId}": the current model has no such layer in its frame order`);
+    const [h, w, c] = validateFrame(frame);
+    if (c !== block.shape[2]) {
+      throw new Error(`frame of layer "${frame.layerId}": ${c} channels, but the layer has ${block.shape[2]}`);
+    }
+    const plan = planArrayTexture(h, w, c, this.ctx.limits);
+    const data = packChannels(frame.data, h, w, c, plan);
+
+    let lm = this.layers.get(frame.layerId);
+    if (
+      lm &&
+      (lm.plan.width !== plan.width ||
+        lm.plan.height !== plan.height ||
+        lm.plan.depth !== plan.depth ||
+        lm.plan.gx !== plan.gx)
+    ) {
+      this.removeLayer(frame.layerId);
+      lm = undefined;
+    }
+    if (lm) {
+      // Same size: re-upload into the texture that is already there (texSubImage, no new allocation).
+      lm.texture.image.data = data;
+      lm.texture.needsUpdate = true;
+      lm.frame = frame;
+      lm.plan = plan;
+    } else {
+      lm = this.createLayer(block, frame, plan, data);
+      this.layers.set(frame.layerId, lm);
+      this.group.add(lm.mesh);
+      this.paintOutline(block);
+    }
+    this.updateTiles(lm);
+    this.updateMaterial(lm);
+    return lm;
+  }
+
+  private createLayer(block: BlockLayout, frame: LayerFrame, plan: ArrayTexturePlan, data: Uint8Array): LayerMesh {
+    const texture = new DataArrayTexture(data, plan.width, plan.height, plan.depth);
+    texture.format = RedFormat;
+    texture.type = UnsignedByteType;
+    texture.magFilter = NearestFilter; // units stay crisp squares up close
+    texture.minFilter = LinearFilter; // no mipmaps: they would cost a third more bytes
+    texture.generateMipmaps = false;
+    texture.unpackAlignment = 1; // rows of odd widths (149, 35, …) are not 4-byte aligned
+    texture.needsUpdate = true;
+    texture.name = `maps:${block.id}`;
+    this.ledger.track(texture, 'texture', plan.bytes);
+
+    const geometry = this.ledger.track(new PlaneGeometry(block.width, block.height), 'geometry');
+    const material = this.ledger.track(
+      new ShaderMaterial({
+        glslVersion: GLSL3,
+        vertexShader: TILE_VERTEX,
+        fragmentShader: TILE_FRAGMENT,
+        side: DoubleSide,
+        polygonOffset: true, // tiles sit on the outline's front face: let the lines win
+        polygonOffsetFactor: 1,
+        polygonOffsetUnits: 1,
+        uniforms: {
+          uMaps: { value: texture },
+          uLut: { value: this.ctx.luts.viridis },
+          uGrid: { value: new Vector2(plan.gx, plan.gy) },
+          uInset: { value: new Vector2() },
+          uLayerRange: { value: new Vector2() },
+          uPerChannel: { value: 1 },
+          uDiverging: { value: 0 },
+          uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
+        },
+      }),
+      'material',
+    );
+    material.name = `tiles:${block.id}`;
+    const mesh = this.ledger.track(new InstancedMesh(geometry, material, block.tiles), 'object');
+    mesh.name = block.id;
+    mesh.userData.layerId = block.id;
+    return {
+      block,
+      frame,
+      plan,
+      texture,
+      geometry,
+      material,
+      mesh,
+      map: 'viridis',
+      order: progressiveOrder(block.tiles),
+    };
+  }
+
+  /**
+   * Instance matrices (tile depth) and the per-instance (channel, min, max) of a layer. Instances follow
+   * `progressiveOrder`, so drawing only the first k (level of detail) still spans the whole stack.
+   */
+  private updateTiles(lm: LayerMesh): void {
+    const { block, frame, mesh, geometry } = lm;
+    const channels = tileChannels(frame.shape[2], block.tiles);
+    const n = channels.length;
+    if (n !== block.tiles || mesh.instanceMatrix.count < n) {
+      throw new Error(`layer "${block.id}": ${n} tiles do not match the mesh's ${mesh.instanceMatrix.count} instances`);
+    }
+    if (lm.order.length !== n) lm.order = progressiveOrder(n);
+    const m = new Matrix4();
+    const attr = new Float32Array(n * 3);
+    for (let k = 0; k < n; k++) {
+      const i = lm.order[k];
+      m.makeTranslation(0, 0, tileZ(i, n, block.depth));
+      mesh.setMatrixAt(k, m);
+      const c = channels[i];
+      attr[k * 3] = c;
+      attr[k * 3 + 1] = finite(frame.min[c]);
+      attr[k * 3 + 2] = finite(frame.max[c]);
+    }
+    mesh.instanceMatrix.needsUpdate = true;
+    const old = geometry.getAttribute('aTile') as InstancedBufferAttribute | undefined;
+    if (old && old.count === n) {
+      (old.array as Float32Array).set(attr);
+      old.needsUpdate = true;
+    } else geometry.setAttribute('aTile', new InstancedBufferAttribute(attr, 3));
+    mesh.position.set(block.x, block.y, 0);
+    mesh.updateMatrix();
+    mesh.matrixAutoUpdate = false;
+    // The culling sphere covers every tile, whatever the level of detail draws later.
+    mesh.count = n;
+    mesh.boundingSphere = null;
+    mesh.computeBoundingSphere();
+  }
+
+  /**
+   * Level of detail: each layer draws about one tile per `spacingPx` pixels of its stack's depth on
+   * screen (`focalPx` = pixels per unit at distance 1). Returns the instances drawn in total.
+   */
+  applyDetail(eye: readonly [number, number, number], focalPx: number, spacingPx = 3): number {
+    let total = 0;
+    for (const lm of this.layers.values()) {
+      const b = lm.block;
+      const dist = Math.max(1e-3, Math.hypot(eye[0] - b.x, eye[1] - b.y, eye[2] + b.depth / 2));
+      const count = detailTiles(b.tiles, (b.depth * focalPx) / dist, spacingPx);
+      if (lm.mesh.count !== count) lm.mesh.count = count;
+      total += count;
+    }
+    return total;
+  }
+
+  /** Tile indices a layer draws now (the prefix of its progressive order). */
+  drawnTiles(id: string): Int32Array | undefined {
+    const lm = this.layers.get(id);
+    return lm ? lm.order.subarray(0, lm.mesh.count) : undefined;
+  }
+
+  /** Colour map, normalisation and layer range uniforms of one layer. */
+  private updateMaterial(lm: LayerMesh): void {
+    const u = lm.material.uniforms;
+    const [h, w] = lm.frame.shape;
+    const map = colorMapFor(lm.frame, this.ctx.colorMap);
+    lm.map = map;
+    const range = frameRange(lm.frame);
+    u.uLut.value = this.ctx.luts[map];
+    u.uDiverging.value = map === 'diverging' ? 1 : 0;
+    u.uPerChannel.value = this.ctx.normalize === 'channel' ? 1 : 0;
+    (u.uLayerRange.value as Vector2).set(range.min, range.max);
+    (u.uGrid.value as Vector2).set(lm.plan.gx, lm.plan.gy);
+    (u.uInset.value as Vector2).set(0.5 / w, 0.5 / h);
+    (u.uEdgeColor.value as Vector3).set(...srgb(this.ctx.colors.background));
+  }
+
+  /** New colour map / normalisation / colours: updates uniforms and line colours, no re-upload. */
+  setContext(ctx: Partial<ModelViewContext>): void {
+    this.ctx = { ...this.ctx, ...ctx };
+    for (const lm of this.layers.values()) this.updateMaterial(lm);
+    if (ctx.colors) {
+      this.edgeMaterial.color.set(this.ctx.colors.edge);
+      for (const b of this.layout.blocks) this.paintOutline(b);
+    }
+  }
+
+  setFocus(id: string | null): void {
+    const prev = this.focusId;
+    this.focusId = id && this.layout.byId.has(id) ? id : null;
+    for (const bid of [prev, this.focusId]) {
+      const b = bid ? this.layout.byId.get(bid) : undefined;
+      if (b) this.paintOutline(b);
+    }
+  }
+
+  get focus(): string | null {
+    return this.focusId;
+  }
+
+  /** Drops one layer's tiles and frees its texture, geometry and material. */
+  removeLayer(id: string): void {
+    const lm = this.layers.get(id);
+    if (!lm) return;
+    this.group.remove(lm.mesh);
+    this.ledger.release(lm.mesh);
+    this.ledger.release(lm.material);
+    this.ledger.release(lm.geometry);
+    this.ledger.release(lm.texture);
+    this.layers.delete(id);
+    this.paintOutline(lm.block);
+  }
+
+  /** Drops every layer's tiles (the outlines stay). */
+  clearFrames(): void {
+    for (const id of [...this.layers.keys()]) this.removeLayer(id);
+  }
+
+  /**
+   * Moves everything to a new layout of the same model (after a frame revealed a shape the analysis
+   * did not know). Layers whose tile count changed are rebuilt from their frames.
+   */
+  applyLayout(layout: SceneLayout): void {
+    const frames = [...this.layers.values()].map((l) => l.frame);
+    this.clearFrames();
+    this.layout = layout;
+    for (const obj of [this.outlines, this.edges]) {
+      this.group.remove(obj);
+      this.ledger.release(obj.geometry);
+    }
+    this.outlines = this.buildOutlines();
+    this.edges = this.buildEdges();
+    this.group.add(this.outlines, this.edges);
+    for (const f of frames) if (layout.byId.has(f.layerId)) this.addFrame(f);
+  }
+
+  layer(id: string): LayerMesh | undefined {
+    return this.layers.get(id);
+  }
+
+  /** Blocks whose frames have arrived, with the tiles they draw now (pickable). */
+  drawnBlocks(): { block: BlockLayout; tiles: Int32Array }[] {
+    return [...this.layers.values()].map((l) => ({ block: l.block, tiles: l.order.subarray(0, l.mesh.count) }));
+  }
+
+  /** Instances drawn now, over all layers. */
+  get instances(): number {
+    let n = 0;
+    for (const l of this.layers.values()) n += l.mesh.count;
+    return n;
+  }
+
+  /** Layer meshes (for visibility counting). */
+  meshes(): InstancedMesh[] {
+    return [...this.layers.values()].map((l) => l.mesh);
+  }
+
+  /** Bytes of the layers' array textures. */
+  get textureBytes(): number {
+    let n = 0;
+    for (const l of this.layers.values()) n += l.plan.bytes;
+    return n;
+  }
+
+  /** Activation values held (H·W·C of the frames as sent). */
+  get values(): number {
+    let n = 0;
+    for (const l of this.layers.values()) n += l.frame.data.length;
+    return n;
+  }
+
+  get layerCount(): number {
+    return this.layers.size;
+  }
+
+  /** Every block's box as 12 edges; vertex colours say ghost / arrived / focused. */
+  private buildOutlines(): LineSegments {
+    const blocks = this.layout.blocks;
+    const pos = new Float32Array(blocks.length * 24 * 3);
+    blocks.forEach((b, i) => {
+      const x0 = b.x - b.width / 2;
+      const x1 = b.x + b.width / 2;
+      const y0 = b.y - b.height / 2;
+      const y1 = b.y + b.height / 2;
+      const z0 = -b.depth;
+      const z1 = 0;
+      const c: [number, number, number][] = [
+        [x0, y0, z1],
+        [x1, y0, z1],
+        [x1, y1, z1],
+        [x0, y1, z1],
+        [x0, y0, z0],
+        [x1, y0, z0],
+        [x1, y1, z0],
+        [x0, y1, z0],
+      ];
+      const pairs = [0, 1, 1, 2, 2, 3, 3, 0, 4, 5, 5, 6, 6, 7, 7, 4, 0, 4, 1, 5, 2, 6, 3, 7];
+      pairs.forEach((k, j) => pos.set(c[k], (i * 24 + j) * 3));
+    });
+    const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
+    geometry.setAttribute('position', new Float32BufferAttribute(pos, 3));
+    geometry.setAttribute('color', new Float32BufferAttribute(new Float32Array(pos.length), 3));
+    const lines = new LineSegments(geometry, this.outlineMaterial);
+    lines.name = 'outlines';
+    lines.frustumCulled = false;
+    this.outlines = lines;
+    for (const b of blocks) this.paintOutline(b, false);
+    (geometry.getAttribute('color') as Float32BufferAttribute).needsUpdate = true;
+    return lines;
+  }
+
+  /** Recolours one block's outline in place (only its 24 vertices are re-uploaded). */
+  private paintOutline(b: BlockLayout, upload = true): void {
+    const attr = this.outlines.geometry.getAttribute('color') as Float32BufferAttribute;
+    const colors = this.ctx.colors;
+    const hex = b.id === this.focusId ? colors.focus : this.layers.has(b.id) ? colors.outline : colors.ghost;
+    const col = new Color(hex);
+    const arr = attr.array as Float32Array;
+    for (let j = 0; j < 24; j++) arr.set([col.r, col.g, col.b], (b.index * 24 + j) * 3);
+    if (upload) {
+      attr.addUpdateRange(b.index * 72, 72);
+      attr.needsUpdate = true;
+    }
+  }
+
+  /** Graph edges: short links between neighbours, arcs over the row for skips, straight across rows. */
+  private buildEdges(): LineSegments {
+    const { blocks, image } = this.layout;
+    const pts: number[] = [];
+    const at = (i: number): { x: number; y: number; w: number; h: number; row: number; dir: number } =>
+      i < 0
+        ? { x: image.x, y: image.y, w: image.width, h: image.height, row: 0, dir: 1 }
+        : {
+            x: blocks[i].x,
+            y: blocks[i].y,
+            w: blocks[i].width,
+            h: blocks[i].height,
+            row: blocks[i].row,
+            dir: blocks[i].direction,
+          };
+    const z = -0.5; // just behind the front tiles, so a link never covers a feature map
+    for (const [s, t] of this.layout.edges) {
+      const a = at(s);
+      const b = at(t);
+      if (a.row === b.row && t === s + 1) {
+        pts.push(a.x + (a.dir * a.w) / 2, a.y, z, b.x - (b.dir * b.w) / 2, b.y, z);
+      } else if (a.row === b.row) {
+        const p0 = [a.x, a.y + a.h / 2];
+        const p2 = [b.x, b.y + b.h / 2];
+        const lift = Math.min(this.layout.rowGap * 0.8, 0.15 * Math.abs(p2[0] - p0[0]) + 4);
+        const p1 = [(p0[0] + p2[0]) / 2, Math.max(p0[1], p2[1]) + 2 * lift];
+        const seg = 12;
+        for (let k = 0; k < seg; k++) {
+          for (const u of [k / seg, (k + 1) / seg]) {
+            const v = 1 - u;
+            pts.push(
+              v * v * p0[0] + 2 * v * u * p1[0] + u * u * p2[0],
+              v * v * p0[1] + 2 * v * u * p1[1] + u * u * p2[1],
+              z,
+            );
+          }
+        }
+      } else {
+        pts.push(a.x, a.y - a.h / 2, z, b.x, b.y + b.h / 2, z);
+      }
+    }
+    const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
+    geometry.setAttribute('position', new Float32BufferAttribute(new Float32Array(pts), 3));
+    const lines = new LineSegments(geometry, this.edgeMaterial);
+    lines.name = 'edges';
+    lines.frustumCulled = false;
+    return lines;
+  }
+
+  /** Frees every GPU resource of the model. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.group.removeFromParent();
+    this.group.clear();
+    this.layers.clear();
+    this.ledger.releaseAll();
+  }
+}
