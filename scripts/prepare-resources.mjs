@@ -109,7 +109,8 @@ function main() {
     const bytes = convert(nsfwDir, m);
     console.log(`prepare-resources: ${m.id} → resources/models/${m.id} (${(bytes / 1e6).toFixed(1)} MB of weights)`);
   }
-  for (const entry of readdirSync(outRoot)) if (entry.startsWith('.')) rmSync(join(outRoot, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(outRoot))
+    if (entry.startsWith('.')) rmSync(join(outRoot, entry), { recursive: true, force: true });
 }
 
 main();

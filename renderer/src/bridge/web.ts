@@ -1,5 +1,12 @@
 import type { PortLike } from '../engine/protocol';
-import type { EngineStatus, MenuCommand, ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../../../preload/contract';
+import type {
+  EngineStatus,
+  MenuCommand,
+  ModelFilesPayload,
+  OpenedFile,
+  RecentEntry,
+  RecentOpenResult,
+} from '../../../preload/contract';
 import type { HostBridge } from './types';
 
 /** Recent files live only for the page's lifetime in the browser build (no file paths to remember). */
@@ -32,7 +39,9 @@ export async function modelFromFiles(files: File[]): Promise<ModelFilesPayload |
   const inFolder = files.filter((f) => rel(f).startsWith(base));
   return {
     name: base ? base.replace(/\/$/, '').split('/').pop()! : json.name,
-    files: await Promise.all(inFolder.map(async (f) => ({ path: rel(f).slice(base.length), bytes: await f.arrayBuffer() }))),
+    files: await Promise.all(
+      inFolder.map(async (f) => ({ path: rel(f).slice(base.length), bytes: await f.arrayBuffer() })),
+    ),
   };
 }
 
@@ -54,7 +63,9 @@ export function createWebBridge(): HostBridge {
   function startWorker(): Worker {
     const w = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     w.addEventListener('error', (e) => {
-      statusListeners.forEach((cb) => cb({ state: 'failed', reason: `engine worker error: ${e.message || 'unknown'}` }));
+      statusListeners.forEach((cb) =>
+        cb({ state: 'failed', reason: `engine worker error: ${e.message || 'unknown'}` }),
+      );
     });
     return w;
   }
