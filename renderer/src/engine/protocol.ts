@@ -19,6 +19,8 @@ export interface Preprocess {
   offset: number;
   mean: [number, number, number];
   std: [number, number, number];
+  /** Input channels: 3 (default) or 1 (grey: luminance 0.299 R + 0.587 G + 0.114 B, then mean[0] / std[0]). */
+  channels?: 1 | 3;
 }
 
 export type ModelSource = 'bundled' | 'zoo' | 'user';
@@ -33,6 +35,8 @@ export interface ModelEntry {
   /** False for seeded random weights (the UI shows an "untrained weights" badge). */
   trained: boolean;
   preprocess: Preprocess;
+  /** Names of the output vector's entries (class labels), when known. */
+  labels?: string[];
 }
 
 /** A model as the UI sees it: its entry plus the analysed layer graph. */
@@ -82,10 +86,19 @@ export type EngineRequest =
       resize?: ResizePolicy;
       /** Largest H or W sent per channel; larger maps are average-pooled down. 0 = full resolution. */
       maxSide?: number;
+      /**
+       * False (default): this pass cancels the passes this port has in flight or queued.
+       * True: it is queued behind them instead (compare mode runs 2–4 models on one image).
+       */
+      keepOthers?: boolean;
     }
   | { type: 'channel'; id: number; modelId: string; layerId: string; channel: number }
   | { type: 'cancel'; id: number; target: number }
-  | { type: 'setBackend'; id: number; backend: BackendName };
+  | { type: 'setBackend'; id: number; backend: BackendName }
+  /** Plain single-output inference on the model's last analysed input (the bench's baseline); answered by `done`. */
+  | { type: 'predict'; id: number; modelId: string }
+  /** Test hook: loses the WebGL context on purpose (WEBGL_lose_context) to exercise the fallback. */
+  | { type: 'simulateContextLoss'; id: number };
 
 /** Timings of one pass, ms. */
 export interface PassTimings {
@@ -96,15 +109,44 @@ export interface PassTimings {
   firstFrameMs: number;
 }
 
+/** What one pass sent: frame bytes and the activation values they stand for (full resolution). */
+export interface PassStats {
+  frames: number;
+  bytesSent: number;
+  values: number;
+  /** Most bytes tfjs held in tensors during the pass (weights included), sampled at each frame. */
+  peakBytes?: number;
+  /** tfjs's tensor count and bytes after the pass (tests check they return to baseline). */
+  numTensors?: number;
+  numBytes?: number;
+  /** WebGL only: bytes tfjs holds in GPU textures after the pass. */
+  gpuBytes?: number;
+}
+
 export type EngineReply =
   | { type: 'ready'; id: number; backend: BackendName; reason: string; models: ModelEntry[]; tfjsVersion: string }
-  | { type: 'backend'; backend: BackendName; reason: string }
+  /** Unsolicited when the backend changes (e.g. a lost WebGL context); with `id` when answering setBackend. */
+  | { type: 'backend'; backend: BackendName; reason: string; id?: number }
   | { type: 'models'; id: number; models: ModelEntry[] }
-  | { type: 'progress'; id: number; phase: 'fetch' | 'build' | 'compile' | 'decode' | 'infer'; loaded: number; total: number; detail?: string }
+  | {
+      type: 'progress';
+      id: number;
+      phase: 'fetch' | 'build' | 'compile' | 'decode' | 'infer';
+      loaded: number;
+      total: number;
+      detail?: string;
+    }
   | { type: 'modelLoaded'; id: number; summary: ModelSummary }
-  | { type: 'image'; id: number; name: string; width: number; height: number; /** the model input as RGBA, inputSize */ preview: { width: number; height: number; data: Uint8ClampedArray } }
+  | {
+      type: 'image';
+      id: number;
+      name: string;
+      width: number;
+      height: number;
+      /** the model input as RGBA, inputSize */ preview: { width: number; height: number; data: Uint8ClampedArray };
+    }
   | { type: 'frame'; id: number; frame: LayerFrame }
-  | { type: 'done'; id: number; timings: PassTimings; backend: BackendName }
+  | { type: 'done'; id: number; timings: PassTimings; backend: BackendName; stats?: PassStats }
   | { type: 'channel'; id: number; layerId: string; channel: number; shape: [number, number]; values: Float32Array }
   | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number | null; message: string; file?: string };

@@ -1,0 +1,241 @@
+/**
+ * Image format sniffing from the first bytes, and the pixel size read from the header, so an image too
+ * large to decode safely is refused before any pixel memory is allocated. Pure functions, no DOM.
+ */
+
+export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp' | 'avif' | 'unknown';
+
+export interface ImageHeader {
+  format: ImageFormat;
+  /** Null where the header does not give them (or the format is not sniffed here). */
+  width: number | null;
+  height: number | null;
+  /** EXIF orientation 1..8 (JPEG only; 1 when absent). */
+  orientation: number;
+}
+
+/** The largest image the engine decodes (pixels); the issue's limit of 50 megapixels. */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** Thrown for every bad-input case; `file` names the file the message is about. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+const u16be = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
+const u16le = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8);
+const u32be = (b: Uint8Array, o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+const i32le = (b: Uint8Array, o: number) => b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
+const ascii = (b: Uint8Array, o: number, n: number) => String.fromCharCode(...b.subarray(o, o + n));
+
+function startsWith(b: Uint8Array, sig: number[]): boolean {
+  return b.length >= sig.length && sig.every((v, i) => b[i] === v);
+}
+
+/** Reads the format and pixel size from an image's first bytes. Never throws; unknown → format 'unknown'. */
+export function readImageHeader(bytes: Uint8Array): ImageHeader {
+  const none = (format: ImageFormat): ImageHeader => ({ format, width: null, height: null, orientation: 1 });
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) {
+    if (bytes.length < 24 || ascii(bytes, 12, 4) !== 'IHDR') return none('png');
+    return { format: 'png', width: u32be(bytes, 16), height: u32be(bytes, 20), orientation: 1 };
+  }
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return readJpegHeader(bytes);
+  if (bytes.length >= 6 && (ascii(bytes, 0, 6) === 'GIF87a' || ascii(bytes, 0, 6) === 'GIF89a')) {
+    if (bytes.length < 10) return none('gif');
+    return { format: 'gif', width: u16le(bytes, 6), height: u16le(bytes, 8), orientation: 1 };
+  }
+  if (bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d) {
+    if (bytes.length < 26) return none('bmp');
+    const dib = i32le(bytes, 14);
+    if (dib === 12) return { format: 'bmp', width: u16le(bytes, 18), height: u16le(bytes, 20), orientation: 1 };
+    return { format: 'bmp', width: Math.abs(i32le(bytes, 18)), height: Math.abs(i32le(bytes, 22)), orientation: 1 };
+  }
+  if (bytes.length >= 12 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP')
+    return readWebpHeader(bytes);
+  if (bytes.length >= 12 && ascii(bytes, 4, 4) === 'ftyp' && /^(avif|avis|heic|heix|mif1)$/.test(ascii(bytes, 8, 4))) {
+    return none('avif');
+  }
+  return none('unknown');
+}
+
+function readWebpHeader(b: Uint8Array): ImageHeader {
+  const chunk = ascii(b, 12, 4);
+  const h = (width: number, height: number): ImageHeader => ({ format: 'webp', width, height, orientation: 1 });
+  if (chunk === 'VP8 ' && b.length >= 30) return h(u16le(b, 26) & 0x3fff, u16le(b, 28) & 0x3fff);
+  if (chunk === 'VP8L' && b.length >= 25) {
+    const b1 = b[22],
+      b2 = b[23],
+      b3 = b[24];
+    return h(1 + (b[21] | ((b1 & 0x3f) << 8)), 1 + ((b1 >> 6) | (b2 << 2) | ((b3 & 0x0f) << 10)));
+  }
+  if (chunk === 'VP8X' && b.length >= 30) {
+    return h(1 + (b[24] | (b[25] << 8) | (b[26] << 16)), 1 + (b[27] | (b[28] << 8) | (b[29] << 16)));
+  }
+  return { format: 'webp', width: null, height: null, orientation: 1 };
+}
+
+/** Walks JPEG markers up to the first SOFn; reads the EXIF orientation on the way. */
+function readJpegHeader(b: Uint8Array): ImageHeader {
+  let o = 2;
+  let orientation = 1;
+  while (o + 4 <= b.length) {
+    if (b[o] !== 0xff) break;
+    const marker = b[o + 1];
+    if (marker === 0xff) {
+      o++; // fill byte
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      o += 2;
+      continue;
+    }
+    const len = u16be(b, o + 2);
+    if (len < 2) break;
+    const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isSof) {
+      if (o + 9 > b.length) break;
+      return { format: 'jpeg', height: u16be(b, o + 5), width: u16be(b, o + 7), orientation };
+    }
+    if (marker === 0xe1 && o + 10 <= b.length && ascii(b, o + 4, 6) === 'Exif\0\0') {
+      orientation = readExifOrientation(b.subarray(o + 10, Math.min(b.length, o + 2 + len))) ?? orientation;
+    }
+    if (marker === 0xda || marker === 0xd9) break; // scan data or end before any frame header
+    o += 2 + len;
+  }
+  return { format: 'jpeg', width: null, height: null, orientation };
+}
+
+/** EXIF orientation (tag 0x0112 of IFD0) from a TIFF block; null when absent or malformed. */
+export function readExifOrientation(tiff: Uint8Array): number | null {
+  if (tiff.length < 8) return null;
+  const le = tiff[0] === 0x49 && tiff[1] === 0x49;
+  if (!le && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return null;
+  const r16 = (o: number) => (le ? tiff[o] | (tiff[o + 1] << 8) : (tiff[o] << 8) | tiff[o + 1]);
+  const r32 = (o: number) => (le ? (r16(o) | (r16(o + 2) << 16)) >>> 0 : ((r16(o) << 16) | r16(o + 2)) >>> 0);
+  const ifd = r32(4);
+  if (ifd + 2 > tiff.length) return null;
+  const n = r16(ifd);
+  for (let i = 0; i < n; i++) {
+    const e = ifd + 2 + i * 12;
+    if (e + 12 > tiff.length) return null;
+    if (r16(e) === 0x0112) {
+      const v = r16(e + 8);
+      return v >= 1 && v <= 8 ? v : null;
+    }
+  }
+  return null;
+}
+
+/** What a file that is not an image looks like, for the error message. */
+export function describeNonImage(bytes: Uint8Array): string {
+  const head = ascii(bytes, 0, Math.min(8, bytes.length));
+  if (head.startsWith('%PDF')) return 'a PDF document';
+  if (head.startsWith('PK\u0003\u0004')) return 'a ZIP archive';
+  if (startsWith(bytes, [0x89, 0x48, 0x44, 0x46])) return 'an HDF5 file (a Keras model?)';
+  if (head.startsWith('<svg') || head.startsWith('<?xml'))
+    return 'an XML/SVG document (vector images are not supported)';
+  let text = true;
+  for (let i = 0; i < Math.min(bytes.length, 512); i++) {
+    const c = bytes[i];
+    if (c < 9 || (c > 13 && c < 32 && c !== 27)) {
+      text = false;
+      break;
+    }
+  }
+  if (text) return head.trimStart().startsWith('{') ? 'a JSON file' : 'a text file';
+  const hex = [...bytes.subarray(0, 4)].map((v) => v.toString(16).padStart(2, '0')).join(' ');
+  return `unrecognised data (first bytes ${hex})`;
+}
+
+/**
+ * Checks encoded image bytes before decoding: empty files, non-images and images over the pixel limit
+ * are refused with a message naming the file. Returns the header for the decoder.
+ */
+export function checkImageBytes(name: string, bytes: Uint8Array, allowUnknown: boolean): ImageHeader {
+  if (bytes.length === 0) throw new InputError(`${name}: the file is empty (0 bytes)`, name);
+  const header = readImageHeader(bytes);
+  if (header.format === 'unknown' && !allowUnknown) {
+    throw new InputError(`${name}: not an image; it looks like ${describeNonImage(bytes)}`, name);
+  }
+  checkPixelCount(name, header.width, header.height);
+  if (header.width === 0 || header.height === 0) {
+    throw new InputError(`${name}: the ${header.format.toUpperCase()} header gives a size of 0 pixels`, name);
+  }
+  const cut = truncation(bytes, header.format);
+  if (cut) throw new InputError(`${name}: the ${header.format.toUpperCase()} data is truncated (${cut})`, name);
+  return header;
+}
+
+/**
+ * Why the file looks cut short, or null. Decoders (Chromium's included) happily show the top part
+ * of a truncated image; the engine refuses it instead, so a half-loaded file is never mistaken for
+ * the picture.
+ */
+export function truncation(b: Uint8Array, format: ImageFormat): string | null {
+  const find = (sig: number[], from: number) => {
+    for (let i = b.length - sig.length; i >= from; i--) {
+      let ok = true;
+      for (let k = 0; k < sig.length && ok; k++) ok = b[i + k] === sig[k];
+      if (ok) return i;
+    }
+    return -1;
+  };
+  if (format === 'png') {
+    return find([0x49, 0x45, 0x4e, 0x44], Math.max(8, b.length - 4096)) < 0 ? 'no IEND chunk at the end' : null;
+  }
+  if (format === 'jpeg') {
+    const sos = jpegScanStart(b);
+    if (sos < 0) return 'no image data (no start-of-scan marker)';
+    return find([0xff, 0xd9], sos) < 0 ? 'no end-of-image marker after the image data' : null;
+  }
+  if (format === 'webp') {
+    const size = (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0;
+    return b.length < size + 8 ? `${b.length} of ${size + 8} bytes` : null;
+  }
+  if (format === 'bmp' && b.length >= 6) {
+    const size = (b[2] | (b[3] << 8) | (b[4] << 16) | (b[5] << 24)) >>> 0;
+    return size > 0 && b.length < size ? `${b.length} of ${size} bytes` : null;
+  }
+  return null;
+}
+
+/** Offset of the first start-of-scan marker of a JPEG, or -1. */
+function jpegScanStart(b: Uint8Array): number {
+  let o = 2;
+  while (o + 4 <= b.length) {
+    if (b[o] !== 0xff) return -1;
+    const marker = b[o + 1];
+    if (marker === 0xff) {
+      o++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      o += 2;
+      continue;
+    }
+    if (marker === 0xda) return o;
+    const len = u16be(b, o + 2);
+    if (len < 2) return -1;
+    o += 2 + len;
+  }
+  return -1;
+}
+
+/** Refuses images over MAX_IMAGE_PIXELS (decoding them could exhaust memory). */
+export function checkPixelCount(name: string, width: number | null, height: number | null): void {
+  if (width == null || height == null) return;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    const mp = ((width * height) / 1e6).toFixed(1);
+    throw new InputError(
+      `${name}: ${width}×${height} pixels (${mp} megapixels) is over the ${MAX_IMAGE_PIXELS / 1e6}-megapixel limit; ` +
+        'scale it down first',
+      name,
+    );
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * From decoded pixels to the model's input: resize policy (center-crop / letterbox / stretch), bilinear
+ * sampling, alpha composited on white, channel order and value range from the model's `Preprocess`.
+ * Pure TypeScript over typed arrays, identical on every backend, so the same image gives the same
+ * input tensor under webgl, wasm and cpu.
+ */
+import type { Preprocess, ResizePolicy } from './protocol';
+
+/** Decoded pixels: RGBA, 8 bits per channel, straight (not premultiplied) alpha, row-major. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray | Uint8Array;
+}
+
+/** The model input and its preview. */
+export interface PreparedInput {
+  /** NHWC values without the batch axis, H × W × channels, normalised per the model's Preprocess. */
+  values: Float32Array;
+  height: number;
+  width: number;
+  channels: number;
+  /** The resized image the model sees (before normalisation), RGBA at input size, for the UI. */
+  preview: Uint8ClampedArray;
+}
+
+/**
+ * Where the image lands in the input: `src` is the rectangle of source pixel centres sampled
+ * (x0, y0, w, h in source pixels), `dst` the rectangle of the input it fills; outside `dst` is padding.
+ */
+export interface ResizeGeometry {
+  src: [number, number, number, number];
+  dst: [number, number, number, number];
+}
+
+/** The value letterbox bars get (black), before normalisation. */
+export const LETTERBOX_FILL = 0;
+
+/** Geometry of each resize policy for a `w`×`h` image into an `outW`×`outH` input. */
+export function resizeGeometry(w: number, h: number, outW: number, outH: number, policy: ResizePolicy): ResizeGeometry {
+  if (policy === 'stretch') return { src: [0, 0, w, h], dst: [0, 0, outW, outH] };
+  if (policy === 'center-crop') {
+    // Scale so the image covers the input, then crop the middle.
+    const s = Math.max(outW / w, outH / h);
+    const cw = Math.min(w, outW / s);
+    const ch = Math.min(h, outH / s);
+    return { src: [(w - cw) / 2, (h - ch) / 2, cw, ch], dst: [0, 0, outW, outH] };
+  }
+  // Letterbox: scale so the whole image fits, centre it, pad the rest.
+  const s = Math.min(outW / w, outH / h);
+  const dw = Math.max(1, Math.min(outW, Math.round(w * s)));
+  const dh = Math.max(1, Math.min(outH, Math.round(h * s)));
+  const dx = Math.floor((outW - dw) / 2);
+  const dy = Math.floor((outH - dh) / 2);
+  return { src: [0, 0, w, h], dst: [dx, dy, dw, dh] };
+}
+
+/**
+ * Source coordinate of each output pixel along one axis, the way tf.image.resizeBilinear with
+ * alignCorners=true maps it (nsfwjs resizes that way): the first and last output pixels sit on the
+ * centres of the first and last source pixels of the sampled span.
+ */
+function axisMap(
+  src0: number,
+  srcLen: number,
+  dstLen: number,
+  limit: number,
+): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(dstLen);
+  const i1 = new Int32Array(dstLen);
+  const f = new Float32Array(dstLen);
+  const span = Math.max(0, srcLen - 1);
+  const scale = dstLen > 1 ? span / (dstLen - 1) : 0;
+  const base = dstLen > 1 ? src0 : src0 + span / 2;
+  for (let o = 0; o < dstLen; o++) {
+    const x = Math.min(limit - 1, Math.max(0, base + o * scale));
+    const a = Math.floor(x);
+    i0[o] = a;
+    i1[o] = Math.min(limit - 1, a + 1);
+    f[o] = x - a;
+  }
+  return { i0, i1, f };
+}
+
+/**
+ * Resizes `img` into the model's input per `pre` (and the request's resize policy), composites alpha on
+ * white, and normalises: value = (pixel / 255 * scale + offset - mean[c]) / std[c].
+ */
+export function prepareInput(img: RgbaImage, pre: Preprocess, policy: ResizePolicy = pre.resize): PreparedInput {
+  const [outH, outW] = pre.inputSize;
+  const { src, dst } = resizeGeometry(img.width, img.height, outW, outH, policy);
+  const xs = axisMap(src[0], src[2], dst[2], img.width);
+  const ys = axisMap(src[1], src[3], dst[3], img.height);
+  const rgb = new Float32Array(outW * outH * 3).fill(LETTERBOX_FILL);
+  const d = img.data;
+  const W = img.width;
+  // Alpha is composited on white: out = a·c + (1 − a)·255, per tap, before interpolation.
+  const tap = (x: number, y: number, k: number) => {
+    const i = (y * W + x) * 4;
+    const a = d[i + 3];
+    return a === 255 ? d[i + k] : (d[i + k] * a + 255 * (255 - a)) / 255;
+  };
+  for (let oy = 0; oy < dst[3]; oy++) {
+    const y0 = ys.i0[oy],
+      y1 = ys.i1[oy],
+      fy = ys.f[oy];
+    for (let ox = 0; ox < dst[2]; ox++) {
+      const x0 = xs.i0[ox],
+        x1 = xs.i1[ox],
+        fx = xs.f[ox];
+      const o = ((dst[1] + oy) * outW + dst[0] + ox) * 3;
+      for (let k = 0; k < 3; k++) {
+        const top = tap(x0, y0, k) + (tap(x1, y0, k) - tap(x0, y0, k)) * fx;
+        const bottom = tap(x0, y1, k) + (tap(x1, y1, k) - tap(x0, y1, k)) * fx;
+        rgb[o + k] = top + (bottom - top) * fy;
+      }
+    }
+  }
+  const preview = new Uint8ClampedArray(outW * outH * 4);
+  const channels = pre.channels ?? 3;
+  const values = new Float32Array(outW * outH * channels);
+  const order = pre.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+  const mul = order.map((_, c) => pre.scale / 255 / pre.std[c]);
+  const add = order.map((_, c) => (pre.offset - pre.mean[c]) / pre.std[c]);
+  for (let p = 0, n = outW * outH; p < n; p++) {
+    if (channels === 1) {
+      const g = 0.299 * rgb[p * 3] + 0.587 * rgb[p * 3 + 1] + 0.114 * rgb[p * 3 + 2];
+      values[p] = g * mul[0] + add[0];
+      preview[p * 4] = preview[p * 4 + 1] = preview[p * 4 + 2] = g;
+    } else {
+      for (let c = 0; c < 3; c++) {
+        const v = rgb[p * 3 + order[c]];
+        values[p * 3 + c] = v * mul[c] + add[c];
+        preview[p * 4 + order[c]] = v; // RGB order whatever the model's; clamped and rounded by Uint8ClampedArray
+      }
+    }
+    preview[p * 4 + 3] = 255;
+  }
+  return { values, height: outH, width: outW, channels, preview };
+}
+
+/**
+ * Applies an EXIF orientation (1..8) to RGBA pixels, for decoders that do not (the Node path; in the
+ * browser createImageBitmap does it with imageOrientation: 'from-image').
+ */
+export function applyOrientation(img: RgbaImage, orientation: number): RgbaImage {
+  if (orientation <= 1 || orientation > 8) return img;
+  const { width: w, height: h, data } = img;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Uint8ClampedArray(ow * oh * 4);
+  // One 32-bit word per pixel; copy first where the bytes are not 4-aligned (Node Buffers may not be).
+  const aligned = data.byteOffset % 4 === 0 ? data : new Uint8ClampedArray(data);
+  const src = new Uint32Array(aligned.buffer, aligned.byteOffset, w * h);
+  const dst = new Uint32Array(out.buffer);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let nx: number, ny: number;
+      switch (orientation) {
+        case 2: [nx, ny] = [w - 1 - x, y]; break; // prettier-ignore
+        case 3: [nx, ny] = [w - 1 - x, h - 1 - y]; break; // prettier-ignore
+        case 4: [nx, ny] = [x, h - 1 - y]; break; // prettier-ignore
+        case 5: [nx, ny] = [y, x]; break; // prettier-ignore
+        case 6: [nx, ny] = [h - 1 - y, x]; break; // prettier-ignore
+        case 7: [nx, ny] = [h - 1 - y, w - 1 - x]; break; // prettier-ignore
+        default:
+          [nx, ny] = [y, w - 1 - x]; // 8
+      }
+      dst[ny * ow + nx] = src[y * w + x];
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}

@@ -1,0 +1,160 @@
+/**
+ * The engine's side of the protocol: answers EngineRequests arriving on one port with EngineReplies.
+ * Any number of ports may be served by one Engine (state is shared). Frame buffers are transferred,
+ * not copied. A newer `analyze` on a port cancels that port's passes in flight (unless `keepOthers`),
+ * and so does a model load ("a new image or model cancels the pass in flight").
+ */
+import { CancelledError, type AnalyzeSink, type Engine } from './engine';
+import { InputError } from './image-header';
+import type { EngineReply, EngineRequest, PortLike } from './protocol';
+
+const REQUEST_TYPES = new Set([
+  'hello',
+  'listModels',
+  'loadModel',
+  'loadUserModel',
+  'analyze',
+  'channel',
+  'cancel',
+  'setBackend',
+  'predict',
+  'simulateContextLoss',
+]);
+
+/** Serves `engine` on `port` until the returned function is called. */
+export function serveEngine(port: PortLike, engine: Engine): () => void {
+  const inflight = new Map<number, { controller: AbortController; kind: 'analyze' | 'load' }>();
+  const post = (msg: EngineReply, transfer: Transferable[] = []) => port.postMessage(msg, transfer);
+  const fail = (id: number | null, e: unknown) => {
+    if (e instanceof CancelledError) {
+      if (id !== null) post({ type: 'cancelled', id });
+      return;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    post({ type: 'error', id, message, ...(e instanceof InputError && e.file ? { file: e.file } : {}) });
+  };
+  const cancelPasses = () => {
+    for (const [, f] of inflight) if (f.kind === 'analyze') f.controller.abort();
+  };
+  const track = (id: number, kind: 'analyze' | 'load') => {
+    const controller = new AbortController();
+    inflight.set(id, { controller, kind });
+    return controller.signal;
+  };
+  const progress =
+    (id: number) =>
+    (phase: 'fetch' | 'build' | 'compile' | 'decode' | 'infer', loaded: number, total: number, detail?: string) =>
+      post({ type: 'progress', id, phase, loaded, total, ...(detail ? { detail } : {}) });
+
+  const handle = async (req: EngineRequest): Promise<void> => {
+    switch (req.type) {
+      case 'hello': {
+        const r = await engine.hello(req.resourcesBase, req.prefer);
+        post({
+          type: 'ready',
+          id: req.id,
+          backend: r.backend,
+          reason: r.reason,
+          models: r.models,
+          tfjsVersion: r.tfjsVersion,
+        });
+        return;
+      }
+      case 'listModels':
+        post({ type: 'models', id: req.id, models: engine.listModels() });
+        return;
+      case 'loadModel':
+      case 'loadUserModel': {
+        cancelPasses();
+        const signal = track(req.id, 'load');
+        const summary =
+          req.type === 'loadModel'
+            ? await engine.loadModel(req.modelId, progress(req.id), signal)
+            : await engine.loadUserModel(req.model, progress(req.id), signal);
+        post({ type: 'modelLoaded', id: req.id, summary });
+        return;
+      }
+      case 'analyze': {
+        if (!req.keepOthers) cancelPasses();
+        const signal = track(req.id, 'analyze');
+        const sink: AnalyzeSink = {
+          progress: (phase, loaded, total, detail) =>
+            post({ type: 'progress', id: req.id, phase, loaded, total, ...(detail ? { detail } : {}) }),
+          image: (img) => {
+            const data = img.preview.data.slice();
+            post(
+              {
+                type: 'image',
+                id: req.id,
+                name: img.name,
+                width: img.width,
+                height: img.height,
+                preview: { ...img.preview, data },
+              },
+              [data.buffer],
+            );
+          },
+          frame: (frame) => {
+            if (signal.aborted) return; // a cancelled pass may still be emitting what the GPU had finished
+            post({ type: 'frame', id: req.id, frame }, [frame.data.buffer, frame.min.buffer, frame.max.buffer]);
+          },
+        };
+        const r = await engine.analyze(
+          { modelId: req.modelId, image: req.image, resize: req.resize, maxSide: req.maxSide },
+          sink,
+          signal,
+        );
+        post({ type: 'done', id: req.id, timings: r.timings, backend: r.backend, stats: r.stats });
+        return;
+      }
+      case 'channel': {
+        const r = await engine.channel(req.modelId, req.layerId, req.channel);
+        post(
+          { type: 'channel', id: req.id, layerId: req.layerId, channel: req.channel, shape: r.shape, values: r.values },
+          [r.values.buffer],
+        );
+        return;
+      }
+      case 'cancel':
+        inflight.get(req.target)?.controller.abort();
+        return;
+      case 'setBackend': {
+        const s = await engine.setBackend(req.backend);
+        post({ type: 'backend', id: req.id, backend: s.backend, reason: s.reason });
+        return;
+      }
+      case 'predict': {
+        const ms = await engine.predictOnce(req.modelId);
+        const timings = { decodeMs: 0, forwardMs: ms, extractMs: 0, totalMs: ms, firstFrameMs: 0 };
+        post({ type: 'done', id: req.id, timings, backend: engine.backend!.backend });
+        return;
+      }
+      case 'simulateContextLoss': {
+        if (!engine.simulateContextLoss())
+          throw new Error('the backend is not webgl (or WEBGL_lose_context is missing): no context to lose');
+        const s = engine.backend!;
+        post({ type: 'backend', id: req.id, backend: s.backend, reason: `${s.reason} (context loss requested)` });
+        return;
+      }
+    }
+  };
+
+  const onMessage = (ev: MessageEvent) => {
+    const req = ev.data as EngineRequest;
+    if (typeof req !== 'object' || req === null || !REQUEST_TYPES.has(req.type) || typeof req.id !== 'number') {
+      post({ type: 'error', id: null, message: `malformed engine request: ${JSON.stringify(ev.data)?.slice(0, 200)}` });
+      return;
+    }
+    handle(req)
+      .catch((e) => fail(req.id, e))
+      .finally(() => inflight.delete(req.id));
+  };
+  const unsubscribe = engine.onBackendChange((s) => post({ type: 'backend', backend: s.backend, reason: s.reason }));
+  port.addEventListener('message', onMessage);
+  port.start?.();
+  return () => {
+    unsubscribe();
+    port.removeEventListener('message', onMessage);
+    for (const f of inflight.values()) f.controller.abort();
+  };
+}
