@@ -1,0 +1,141 @@
+/**
+ * A minimal page that runs the real engine Worker in Chromium, for the engine's WebGL correctness
+ * test (test/e2e/engine-webgl.e2e.test.ts) and `npm run bench -- --browser`. Built by Vite from
+ * test/engine/browser-page.ts; exposes `window.engineCheck`.
+ */
+import { EngineClient } from '../../../renderer/src/engine/client';
+import type { BackendName, LayerFrame } from '../../../renderer/src/engine/protocol';
+
+const worker = new Worker(new URL('../../../renderer/src/engine/worker.ts', import.meta.url), { type: 'module' });
+const channel = new MessageChannel();
+worker.postMessage({ type: 'connect' }, [channel.port2]);
+const client = new EngineClient(channel.port1);
+const base = new URL('./', document.baseURI).href;
+
+async function sample(name = 'astronaut.png'): Promise<ArrayBuffer> {
+  const res = await fetch(`${base}samples/${name}`);
+  return res.arrayBuffer();
+}
+
+async function pass(modelId: string, maxSide: number, keep: number) {
+  const frames: LayerFrame[] = [];
+  const run = client.analyze({
+    modelId,
+    image: { kind: 'encoded', name: 'astronaut.png', bytes: await sample() },
+    maxSide,
+  });
+  run.onFrame((f) => {
+    if (frames.length < keep) frames.push(f);
+  });
+  const outcome = await run.done;
+  return { frames, outcome };
+}
+
+/** Per layer: the largest difference between two frames of the same layer, in quantization steps. */
+function compare(a: LayerFrame, b: LayerFrame) {
+  const [h, w, C] = a.shape;
+  let worstSteps = 0;
+  let bytesOff = 0;
+  for (let c = 0; c < C; c++) {
+    const stepA = (a.max[c] - a.min[c]) / 255;
+    const stepB = (b.max[c] - b.min[c]) / 255;
+    // A channel with one value (a [1, 1, N] output) has no step: there, compare to a float noise floor.
+    const step = Math.max(stepA, stepB, 1e-4 * Math.max(1, Math.abs(a.max[c])));
+    for (let p = 0; p < h * w; p++) {
+      const i = c * h * w + p;
+      const va = a.min[c] + a.data[i] * stepA;
+      const vb = b.min[c] + b.data[i] * stepB;
+      worstSteps = Math.max(worstSteps, Math.abs(va - vb) / step);
+      if (Math.abs(a.data[i] - b.data[i]) > 1) bytesOff++;
+    }
+  }
+  return { layerId: a.layerId, shapeA: a.shape, shapeB: b.shape, worstSteps, bytesOff, values: a.data.length };
+}
+
+const outcomeBackend = (b: BackendName) => b;
+
+const api = {
+  async hello(prefer: BackendName[]) {
+    return client.hello(base, prefer);
+  },
+  /** The first `layers` frames of one pass on wasm and one on webgl, compared. */
+  async compareBackends(opts: { modelId: string; layers: number; maxSide: number }) {
+    const ready = await client.hello(base, ['wasm']);
+    await client.loadModel(opts.modelId);
+    const wasm = await pass(opts.modelId, opts.maxSide, opts.layers);
+    const gl = await client.setBackend('webgl');
+    const webgl = await pass(opts.modelId, opts.maxSide, opts.layers);
+    await client.setBackend('wasm');
+    return {
+      first: ready.backend,
+      webgl: gl,
+      outcomes: [wasm.outcome, webgl.outcome],
+      layers: wasm.frames.map((f, i) => compare(f, webgl.frames[i])),
+      orderOk: webgl.frames.every((f, i) => f.index === i && f.layerId === wasm.frames[i].layerId),
+    };
+  },
+  /** Loses the WebGL context mid-way and checks the engine falls back and still answers. */
+  async contextLoss(modelId: string) {
+    await client.hello(base, ['webgl']);
+    await client.loadModel(modelId);
+    const announced: string[] = [];
+    client.onBackend((b) => announced.push(`${b.backend}: ${b.reason}`));
+    const before = await pass(modelId, 8, 0);
+    await client.simulateContextLoss();
+    const after = await pass(modelId, 8, 0);
+    return { before: before.outcome, after: after.outcome, announced };
+  },
+  /** A model loaded fresh on WebGL: parallel shader compilation and the extraction shaders' warm-up run. */
+  async loadOnWebgl(modelId: string) {
+    const ready = await client.hello(base, ['webgl']);
+    const phases: string[] = [];
+    const summary = await client.loadModel(modelId, { onProgress: (p) => phases.push(p.phase) });
+    const { frames, outcome } = await pass(modelId, 8, 1000);
+    return {
+      backend: ready.backend,
+      phases: [...new Set(phases)],
+      frames: frames.length,
+      layers: summary.frameOrder.length,
+      outcome,
+    };
+  },
+  /** One backend's bench numbers (same definitions as scripts/bench.ts). */
+  async bench(opts: { modelId: string; backend: BackendName; reps: number; maxSide: number }) {
+    await client.hello(base, [opts.backend]);
+    await client.setBackend(opts.backend);
+    await client.loadModel(opts.modelId);
+    const all: number[] = [];
+    const first: number[] = [];
+    const plain: number[] = [];
+    let bytesPerValue = 0;
+    let peakBytes = 0;
+    for (let i = 0; i <= opts.reps; i++) {
+      const { outcome } = await pass(opts.modelId, opts.maxSide, 0);
+      const ms = await client.predict(opts.modelId);
+      if (i === 0) continue;
+      plain.push(ms);
+      all.push(outcome.timings.forwardMs + outcome.timings.extractMs);
+      first.push(outcome.timings.firstFrameMs);
+      bytesPerValue = outcome.stats ? outcome.stats.bytesSent / outcome.stats.values : 0;
+      peakBytes = Math.max(peakBytes, outcome.stats?.peakBytes ?? 0);
+    }
+    const ready = await client.hello(base);
+    return {
+      all,
+      first,
+      plain,
+      bytesPerValue,
+      peakBytes,
+      backend: outcomeBackend(ready.backend),
+      reason: ready.reason,
+    };
+  },
+};
+
+declare global {
+  interface Window {
+    engineCheck: typeof api;
+  }
+}
+window.engineCheck = api;
+document.getElementById('status')!.textContent = 'ready';
