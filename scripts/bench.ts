@@ -1,0 +1,164 @@
+/**
+ * `npm run bench`: the engine's speed, measured in one run, for the bundled MobileNetV2 and
+ * InceptionV3 on each backend available where it runs (Node: wasm and cpu; `--browser`: webgl and
+ * wasm in Chromium). Per model and backend: plain single-output inference, all-layer extraction
+ * (forward + quantize + readback, every layer streamed as 8-bit frames), their ratio, time to the
+ * first frame, bytes sent per activation value, peak tensor memory. Medians of warm runs.
+ *
+ *   npm run bench                       text table (median, min–max)
+ *   npm run -s bench -- --json          one JSON array
+ *   npm run bench -- --reps 7 --max-side 32 --models mobilenetv2-pretrained --backends wasm
+ *   npm run bench -- --browser          webgl and wasm in Debian's Chromium, in the engine Worker
+ *                                       (test/engine/browser-page.ts builds test/engine/page with Vite);
+ *                                       here WebGL is SwiftShader: correct, not fast — judge speed on a GPU
+ *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
+ *
+ * Targets (issue "Inference engine"): extraction ≤ 1.5× plain; ≤ 1 byte per value; first frame before
+ * 25% of the full pass.
+ */
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { Engine } from '../renderer/src/engine/engine';
+import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
+import type { BackendName } from '../renderer/src/engine/protocol';
+
+export interface BenchRow {
+  model: string;
+  backend: string;
+  plainMs: number;
+  allLayersMs: number;
+  ratio: number;
+  firstFrameMs: number;
+  bytesPerValue: number;
+  peakBytes: number;
+}
+
+interface Samples {
+  plain: number[];
+  all: number[];
+  first: number[];
+}
+
+const RESOURCES = fileURLToPath(new URL('../resources/', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../resources/samples/astronaut.png', import.meta.url));
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function benchOne(
+  engine: Engine,
+  model: string,
+  backend: BackendName,
+  reps: number,
+  maxSide: number,
+  log: (s: string) => void,
+) {
+  await engine.setBackend(backend);
+  if (engine.backend?.backend !== backend) throw new Error(`backend ${backend} unavailable: ${engine.backend?.reason}`);
+  await engine.loadModel(model);
+  const image = await imageFromFile(SAMPLE);
+  const prepared = await engine.prepare(model, image);
+  const s: Samples = { plain: [], all: [], first: [] };
+  let bytesPerValue = 0;
+  let peakBytes = 0;
+  // Round 0 warms up (the model load already ran one pass on zeros).
+  for (let i = 0; i <= reps; i++) {
+    const plain = await engine.predictOnce(model, prepared);
+    const r = await engine.analyze({ modelId: model, image, maxSide }, { image: () => {}, frame: () => {} });
+    if (i === 0) continue;
+    s.plain.push(plain);
+    s.all.push(r.timings.forwardMs + r.timings.extractMs);
+    s.first.push(r.timings.firstFrameMs);
+    bytesPerValue = r.stats.bytesSent / r.stats.values;
+    peakBytes = Math.max(peakBytes, r.stats.peakBytes ?? 0);
+    log(
+      `  ${model} ${backend} run ${i}/${reps}: plain ${round(plain)} ms, all layers ${round(s.all[s.all.length - 1])} ms`,
+    );
+  }
+  await engine.unloadModel(model);
+  const row: BenchRow = {
+    model,
+    backend,
+    plainMs: round(median(s.plain)),
+    allLayersMs: round(median(s.all)),
+    ratio: round(median(s.all) / median(s.plain), 2),
+    firstFrameMs: round(median(s.first), 2),
+    bytesPerValue: round(bytesPerValue, 3),
+    peakBytes,
+  };
+  return { row, samples: s };
+}
+
+function table(results: { row: BenchRow; samples: Samples }[], maxSide: number): string {
+  const range = (a: number[]) => `${round(Math.min(...a))}–${round(Math.max(...a))}`;
+  const lines = [
+    `Engine bench (Node ${process.version}, tfjs ${tf.version.tfjs}, maxSide ${maxSide || 'full'}; medians of warm runs, min–max)`,
+    '',
+    'model                    backend  plain ms (min–max)     all layers ms (min–max)  ratio  first frame ms (% of pass)  bytes/value  peak tensor MB',
+  ];
+  for (const { row: r, samples: s } of results) {
+    const pct = round((100 * r.firstFrameMs) / r.allLayersMs);
+    lines.push(
+      [
+        r.model.padEnd(24),
+        r.backend.padEnd(7),
+        `${r.plainMs} (${range(s.plain)})`.padEnd(22),
+        `${r.allLayersMs} (${range(s.all)})`.padEnd(24),
+        String(r.ratio).padEnd(5),
+        `${r.firstFrameMs} (${pct}%)`.padEnd(26),
+        String(r.bytesPerValue).padEnd(11),
+        round(r.peakBytes / 2 ** 20),
+      ].join('  '),
+    );
+  }
+  lines.push('', 'Targets: ratio ≤ 1.5 · bytes/value ≤ 1 · first frame < 25% of the pass.');
+  return lines.join('\n');
+}
+
+export async function main(args: string[]): Promise<void> {
+  if (args.includes('--render')) {
+    const m = await import('./bench-render');
+    await m.runRenderBench(args);
+    return;
+  }
+  const json = args.includes('--json');
+  const log = (line: string) => {
+    if (!json) console.error(line);
+  };
+  const maxSide = Number(option(args, '--max-side') ?? 0);
+  const models = (option(args, '--models') ?? 'mobilenetv2-pretrained,inceptionv3-pretrained').split(',');
+  if (args.includes('--browser')) {
+    const { runBrowserBench } = await import('../test/engine/browser-page');
+    const rows = await runBrowserBench({ models, maxSide, reps: Number(option(args, '--reps') ?? 3), log });
+    console.log(json ? JSON.stringify(rows) : rows.map((r) => JSON.stringify(r)).join('\n'));
+    return;
+  }
+  const backends = (option(args, '--backends') ?? 'wasm,cpu').split(',') as BackendName[];
+  const engine = createNodeEngine();
+  await engine.hello(RESOURCES, backends);
+  const results: { row: BenchRow; samples: Samples }[] = [];
+  for (const model of models) {
+    for (const backend of backends) {
+      // The cpu backend is plain JavaScript: few runs keep the default bench within minutes on 2 cores.
+      const reps = Number(option(args, '--reps') ?? (backend === 'cpu' ? 2 : 5));
+      log(`${model} on ${backend}…`);
+      results.push(await benchOne(engine, model, backend, reps, maxSide, log));
+    }
+  }
+  await engine.dispose();
+  if (json) console.log(JSON.stringify(results.map((r) => r.row)));
+  else console.log(table(results, maxSide));
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+  process.exit(1);
+});
