@@ -16,17 +16,16 @@ export const APP_BASE_URL = `${APP_ORIGIN}/`;
  * The Content-Security-Policy of every page. main/protocol.ts sends it as a response header on every
  * app:// response; each page also carries {@link CONTENT_SECURITY_POLICY_META} in a `<meta http-equiv>`.
  * - `script-src 'wasm-unsafe-eval'`: tfjs-backend-wasm compiles its module; nothing may `eval` JavaScript.
- * - `script-src blob:` and `worker-src blob:`: the multi-threaded wasm backend (the reason for COOP/COEP)
- *   starts its pthread workers from blob: URLs, and each worker `importScripts` another blob: URL. Without
- *   `blob:` in script-src those imports fail ("Failed to execute 'importScripts'"), the backend never
- *   initialises and the engine's hello is never answered (measured in headless Chromium against the built
- *   pages). blob: URLs are bound to our own origin, so this admits no outside script.
+ * - No `blob:` in script-src: the engine runs tfjs-backend-wasm's single-threaded SIMD build (the
+ *   threaded build's pthread workers `importScripts` blob: URLs, which a bundled module worker cannot
+ *   serve anyway; see renderer/src/engine/platform-browser.ts), so no script is ever loaded from a blob.
+ * - `worker-src blob:`: kept for Vite's worker loading fallback; a worker script from a blob is still our own.
  * - `img-src blob: data:`: images the user opens are shown through object URLs.
  * - `frame-ancestors 'none'`: only honoured as a header, which is why the header is sent too.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval' blob:",
+  "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
   "connect-src 'self'",
   "img-src 'self' blob: data:",

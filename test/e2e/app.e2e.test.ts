@@ -150,12 +150,21 @@ describe('explorer', () => {
     expect(grid.std).toBeGreaterThan(5);
     expect(grid.distinct).toBeGreaterThan(50);
 
-    // Hover units in the scene until one reports its receptive field.
+    // Focus a deeper layer (the camera glides to it), then hover units near the centre of the view
+    // until one reports its receptive field; it must equal the analysis' field for that layer.
+    for (let i = 0; i < 10; i++) await page.locator('body').press('ArrowRight');
+    await expect
+      .poll(() => page.getByTestId('focused-layer').textContent())
+      .toBe(await items.nth(11).getAttribute('data-layer-id'));
+    await page.waitForTimeout(1500);
     const box = (await page.getByTestId('scene').boundingBox())!;
     let rf: string | null = null;
-    for (let gy = 0.2; gy <= 0.8 && !rf; gy += 0.1) {
-      for (let gx = 0.1; gx <= 0.9 && !rf; gx += 0.05) {
-        await page.mouse.move(box.x + box.width * gx, box.y + box.height * gy);
+    for (let r = 0; r <= 0.3 && !rf; r += 0.05) {
+      for (let a = 0; a < Math.PI * 2 && !rf; a += Math.PI / 4) {
+        await page.mouse.move(
+          box.x + box.width * (0.5 + r * Math.cos(a)),
+          box.y + box.height * (0.5 + r * Math.sin(a)),
+        );
         rf = await page
           .getByTestId('rf-size')
           .textContent({ timeout: 200 })
@@ -163,8 +172,14 @@ describe('explorer', () => {
       }
     }
     expect(rf).toMatch(/^\d+×\d+$/);
-    const [h] = rf!.split('×').map(Number);
-    expect(h).toBeGreaterThanOrEqual(3);
+    const readout = (await page.locator('.rf-readout .mono').textContent()) ?? '';
+    const hoveredLayer = readout.slice(0, readout.indexOf('['));
+    const expected = await page.evaluate(
+      (id) => window.__fme?.store.summary?.analysis.layers.find((l) => l.id === id)?.receptiveField?.size.join('×'),
+      hoveredLayer,
+    );
+    expect(rf).toBe(expected);
+    expect(Number(rf!.split('×')[0])).toBeGreaterThan(3);
 
     const scene = await pixelStats(page, '[data-testid="scene"]');
     expect(scene.std).toBeGreaterThan(5);

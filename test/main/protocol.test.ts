@@ -72,13 +72,13 @@ describe('resolveAppPath', () => {
 });
 
 describe('Content-Security-Policy', () => {
-  it('is the issue policy plus blob: scripts for the threaded wasm backend, and strict elsewhere', () => {
+  it('is the issue policy: no eval, no blob: scripts, nothing remote', () => {
     const directives = Object.fromEntries(
       CONTENT_SECURITY_POLICY.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]),
     );
     expect(directives).toEqual({
       'default-src': "'self'",
-      'script-src': "'self' 'wasm-unsafe-eval' blob:",
+      'script-src': "'self' 'wasm-unsafe-eval'",
       'worker-src': "'self' blob:",
       'connect-src': "'self'",
       'img-src': "'self' blob: data:",
@@ -91,11 +91,20 @@ describe('Content-Security-Policy', () => {
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/(^|\s)'unsafe-eval'/);
   });
 
-  it('is what renderer/inference.html carries in its meta (minus frame-ancestors, which meta cannot set)', () => {
-    const html = readFileSync(resolve(__dirname, '../../renderer/inference.html'), 'utf8');
-    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
-    expect(meta?.[1]).toBe(CONTENT_SECURITY_POLICY_META);
-    expect(CONTENT_SECURITY_POLICY_META).not.toContain('frame-ancestors');
+  it.each(['inference.html', 'index.html'])(
+    'is what renderer/%s carries in its meta (minus frame-ancestors, which meta cannot set)',
+    (page) => {
+      const html = readFileSync(resolve(__dirname, '../../renderer', page), 'utf8');
+      const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
+      expect(meta?.[1]).toBe(CONTENT_SECURITY_POLICY_META);
+      expect(CONTENT_SECURITY_POLICY_META).not.toContain('frame-ancestors');
+    },
+  );
+
+  it('is what the browser build’s server sends (scripts/static-server.mjs)', async () => {
+    // @ts-expect-error plain ESM helper without type declarations
+    const { CSP } = await import('../../scripts/static-server.mjs');
+    expect(CSP).toBe(CONTENT_SECURITY_POLICY);
   });
 });
 
