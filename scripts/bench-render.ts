@@ -17,19 +17,11 @@ import type { ModelSummary } from '../renderer/src/engine/protocol';
 import type { RenderBenchOptions, RenderBenchResult } from './bench-render-page';
 // @ts-expect-error plain ESM helper without type declarations
 import { serveStatic } from './static-server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/e2e/browser';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export const RENDER_BENCH_CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-];
+export const RENDER_BENCH_CHROMIUM_ARGS = ['--headless=new', ...CHROMIUM_ARGS];
 
 /** The bundled models the benchmark knows, by folder under resources/models. */
 export const RENDER_BENCH_MODELS = ['mobilenetv2', 'inceptionv3'];
@@ -114,7 +106,7 @@ export async function openRenderPage(
   let browser: Browser | null = null;
   try {
     browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       args: RENDER_BENCH_CHROMIUM_ARGS,
     });
     const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });

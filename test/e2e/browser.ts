@@ -1,9 +1,10 @@
 /**
- * Launches Debian's Chromium (never a downloaded browser) for the e2e tests and benchmarks.
+ * Launches Debian's Chromium (never a downloaded browser) for the e2e tests and benchmarks: the one
+ * place its path and flags are set.
  * The flags keep it off the network this machine does not have, and give WebGL2 through SwiftShader.
  */
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,9 +35,10 @@ export function watchPage(page: Page): { errors: string[] } {
   return { errors };
 }
 
-export const RESULTS_DIR = resolve(__dirname, '../../test-results');
+// import.meta.url rather than __dirname: the benchmarks (tsx, ESM) import this module too.
+export const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
 
 export function screenshotPath(name: string): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  return resolve(RESULTS_DIR, name);
+  return fileURLToPath(new URL(name, new URL('../../test-results/', import.meta.url)));
 }

@@ -8,28 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../e2e/browser';
 import { build } from 'vite';
 // @ts-expect-error plain ESM helper without type declarations
 import { serveStatic } from '../../scripts/static-server.mjs';
-
-/**
- * Debian's Chromium with the flags of test/e2e/browser.ts (offline, WebGL2 through SwiftShader). Not
- * imported from there: that module uses __dirname, which `tsx scripts/bench.ts` (ESM) does not have.
- */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--ignore-gpu-blocklist',
-];
-const launchBrowser = () => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 
 const ROOT = fileURLToPath(new URL('./page/', import.meta.url));
 const RESOURCES = fileURLToPath(new URL('../../resources/', import.meta.url));

@@ -195,7 +195,12 @@ describe('fixture graph model', () => {
     const s = await engine.loadUserModel(g.files);
     expect(s.frameOrder).toEqual(['conv', 'relu']);
     expect(s.preprocess.inputSize).toEqual([4, 4]);
-    expect(s.analysis.layers.map((l) => l.id)).toEqual(['conv', 'relu']);
+    // The shared analysis reads the graph model's ops: the conv's 2·2·3·2 kernel is counted, no fallback.
+    expect(s.analysis.warnings.filter((w) => w.startsWith('no layer arithmetic'))).toEqual([]);
+    const conv = s.analysis.layers.find((l) => l.id === 'conv');
+    expect(conv?.outputShape).toEqual([3, 3, 2]);
+    expect(conv?.params.weights).toBe(2 * 2 * 3 * 2);
+    expect(conv?.receptiveField?.size).toEqual([2, 2]);
     const px = fixturePixels().subarray(0, 4 * 4 * 4);
     const { frames, sink } = collector();
     await engine.analyze(

@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { analyzeGraph } from '../analysis/analyze';
-import { graphFromKerasTopology } from '../analysis/keras';
+import { analyzeModelJson } from '../analysis';
 import type { LayerAnalysis, ModelAnalysis } from '../analysis/types';
 import { getZooGraph, isZooId } from '../zoo';
 import { buildZooModel } from './build-zoo';
@@ -1090,17 +1090,16 @@ function findLayerByClass(json: Record<string, unknown>, cls: string): string | 
 
 /**
  * The analysed layer graph: the zoo's own graph, or the Keras topology of a model.json, analysed by
- * the shared analysis (analysis/). Where that cannot analyse the model (graph models, unusual
- * layers) a minimal analysis from the runner's output shapes keeps the UI working, with the reason
+ * the shared analysis (analysis/). Where that cannot analyse the model (unusual layers or ops) a
+ * minimal analysis from the runner's output shapes keeps the UI working, with the reason
  * as a warning.
  */
 function analysisFor(source: ModelSource, runner: Runner, input: [number, number]): ModelAnalysis {
   let analysis: ModelAnalysis;
   try {
     if (source.kind === 'zoo') analysis = analyzeGraph(getZooGraph(source.id, { input }));
-    else if (source.format === 'graph')
-      throw new Error('graph models (TensorFlow ops) are not analysed layer by layer');
-    else analysis = analyzeGraph(graphFromKerasTopology(source.info.json, source.file), { input });
+    // Layers models are read from their Keras topology, graph models from their TensorFlow ops.
+    else analysis = analyzeModelJson(source.info.json, source.file, { input });
   } catch (e) {
     return fallbackAnalysis(runner, input, errorMessage(e));
   }

@@ -15,6 +15,7 @@ import type { OpenedFile } from '../../../../preload/contract';
 import { alignIndex, layoutModel, type LinkMode, type ModelLayout } from '../compare/alignment';
 import { buildComparisonTable, type ComparisonTable } from '../compare/table';
 import { MAX_MODELS, type SavedImageRef } from '../compare/saved-comparison';
+import { errorText, imageObjectUrl, isCancelled } from './shared';
 
 /** The parts of the engine client the comparison uses. */
 export type CompareEngine = Pick<EngineClient, 'hello' | 'loadModel' | 'loadUserModel' | 'analyze' | 'dispose'>;
@@ -63,19 +64,6 @@ export interface ComparePane {
 
 /** Largest side of the maps the panes receive: a pane is a quarter of the window, full resolution is not needed. */
 export const PANE_MAX_SIDE = 56;
-
-/** A cancelled pass rejects with this name (engine/client.ts). */
-const isCancelled = (e: unknown) => e instanceof Error && e.name === 'EngineCancelled';
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-const MIME_BY_EXT: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  bmp: 'image/bmp',
-};
 
 /**
  * The side-by-side comparison: 2–4 models on one image, over its own engine connection (so its passes never
@@ -411,13 +399,12 @@ export const useCompareStore = defineStore('compare', () => {
 
   /** Sets the image and reruns every pane on it, one model at a time in pane order. */
   function setImage(file: OpenedFile, ref: SavedImageRef): Promise<void> {
-    const ext = file.name.split('.').pop()?.toLowerCase() ?? '';
     if (image.value) URL.revokeObjectURL(image.value.url);
     image.value = markRaw({
       name: file.name,
       bytes: file.bytes,
       ref,
-      url: URL.createObjectURL(new Blob([file.bytes], { type: MIME_BY_EXT[ext] ?? '' })),
+      url: imageObjectUrl(file.name, file.bytes),
     });
     return rerunAll();
   }

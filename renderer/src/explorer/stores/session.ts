@@ -11,7 +11,8 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineCancelled, EngineClient } from '../../engine/client';
+import { EngineClient } from '../../engine/client';
+import { errorText, imageObjectUrl, isCancelled } from './shared';
 import type { OpenedFile } from '../../../../preload/contract';
 
 /** An image the user opened this session (the strip lets them switch back). */
@@ -29,15 +30,6 @@ export interface Notice {
 }
 
 export type EngineState = 'connecting' | 'ready' | 'restarting' | 'failed';
-
-const MIME_BY_EXT: Record<string, string> = {
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
-  gif: 'image/gif',
-  bmp: 'image/bmp',
-};
 
 /** Exposed for automation and debugging (tests read it; nothing in the app depends on it). */
 declare global {
@@ -188,9 +180,7 @@ export const useSessionStore = defineStore('session', () => {
   /** Adds images to the session strip and shows the first of them. Decoding happens in the engine. */
   function addImages(files: OpenedFile[]): void {
     const added = files.map((f) => {
-      const ext = f.name.split('.').pop()?.toLowerCase() ?? '';
-      const blob = new Blob([f.bytes], { type: MIME_BY_EXT[ext] ?? '' });
-      return { id: nextImageId++, name: f.name, bytes: f.bytes, url: URL.createObjectURL(blob) };
+      return { id: nextImageId++, name: f.name, bytes: f.bytes, url: imageObjectUrl(f.name, f.bytes) };
     });
     if (!added.length) return;
     images.value = [...images.value, ...added];
@@ -314,11 +304,3 @@ export const useSessionStore = defineStore('session', () => {
   };
   return store;
 });
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
-function isCancelled(e: unknown): boolean {
-  return e instanceof EngineCancelled;
-}
