@@ -44,8 +44,31 @@ describe('session store', () => {
     expect(store.notice?.message).toContain('broken.png');
     expect(store.frames).toBe(before);
     expect(store.frames.size).toBe(2);
-    // The strip still holds both images; the good one can be selected again.
-    expect(store.images.map((i) => i.name)).toEqual(['cat.png', 'broken.png']);
+    // The unreadable image leaves the strip and the selection returns to the image on screen.
+    expect(store.images.map((i) => i.name)).toEqual(['cat.png']);
+    expect(store.activeImage?.name).toBe('cat.png');
+    // A model switch afterwards runs on the good image, not the broken one.
+    await store.selectModel('tiny');
+    await settle();
+    expect(store.passState).toBe('done');
+  });
+
+  it('refuses empty and truncated files before they reach the strip, listing every one', async () => {
+    const engine = new FakeEngine();
+    const store = useSessionStore();
+    await store.connect(fakeBridge(engine));
+    const truncatedPng = Uint8Array.from([
+      137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 8, 0, 0, 0, 8, 8, 6, 0, 0, 0,
+    ]);
+    store.addImages([
+      { name: 'empty.png', bytes: new ArrayBuffer(0) },
+      { name: 'cut.png', bytes: truncatedPng.buffer },
+    ]);
+    await settle();
+    expect(store.images).toHaveLength(0);
+    expect(store.notice?.message).toMatch(/empty\.png: the file is empty/);
+    expect(store.notice?.message).toMatch(/cut\.png: .*truncated/);
+    expect(engine.requests.filter((r) => r.type === 'analyze')).toHaveLength(0);
   });
 
   it('keeps the loaded model when another fails to load', async () => {

@@ -11,7 +11,8 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineClient } from '../../engine/client';
+import { EngineClient, EngineError } from '../../engine/client';
+import { checkImageBytes } from '../../engine/image-header';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
 import type { OpenedFile } from '../../../../preload/contract';
 
@@ -50,7 +51,13 @@ export const useSessionStore = defineStore('session', () => {
   const models = shallowRef<ModelEntry[]>([]);
   const modelId = ref<string | null>(null);
   const summary = shallowRef<ModelSummary | null>(null);
-  const modelLoading = ref<{ modelId: string; loaded: number; total: number; detail?: string } | null>(null);
+  const modelLoading = ref<{
+    modelId: string;
+    phase?: string;
+    loaded: number;
+    total: number;
+    detail?: string;
+  } | null>(null);
 
   const images = shallowRef<SessionImage[]>([]);
   const activeImageId = ref<number | null>(null);
@@ -71,6 +78,8 @@ export const useSessionStore = defineStore('session', () => {
   let bridgeRef: HostBridge | null = null;
   let nextImageId = 1;
   let activePass: { cancel(): void } | null = null;
+  /** The last image whose pass completed: what the scene shows. */
+  let lastGoodImageId: number | null = null;
 
   const layers = computed(() => summary.value?.analysis.layers ?? []);
   const frameLayers = computed(() => {
@@ -83,8 +92,10 @@ export const useSessionStore = defineStore('session', () => {
   const activeImage = computed(() => images.value.find((i) => i.id === activeImageId.value) ?? null);
   const currentModel = computed(() => models.value.find((m) => m.id === modelId.value) ?? null);
 
+  /** Shows a problem in place; problems met together (a drop of several bad files) are listed together. */
   function showError(message: string): void {
-    notice.value = { kind: 'error', message };
+    const shown = notice.value?.kind === 'error' ? notice.value.message.split('\n') : [];
+    if (!shown.includes(message)) notice.value = { kind: 'error', message: [...shown, message].slice(-8).join('\n') };
   }
 
   async function connect(bridge: HostBridge): Promise<void> {
@@ -138,7 +149,8 @@ export const useSessionStore = defineStore('session', () => {
     modelLoading.value = { modelId: id, loaded: 0, total: 0 };
     try {
       const s = await client.loadModel(id, {
-        onProgress: (p) => (modelLoading.value = { modelId: id, loaded: p.loaded, total: p.total, detail: p.detail }),
+        onProgress: (p) =>
+          (modelLoading.value = { modelId: id, phase: p.phase, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       applySummary(s);
       await analyze();
@@ -177,9 +189,22 @@ export const useSessionStore = defineStore('session', () => {
     framesVersion.value++;
   }
 
-  /** Adds images to the session strip and shows the first of them. Decoding happens in the engine. */
+  /**
+   * Adds images to the session strip and shows the first of them. Files that are clearly not usable
+   * (empty, truncated, over the pixel limit) are refused here with a message, before they reach the strip;
+   * decoding happens in the engine, which checks again.
+   */
   function addImages(files: OpenedFile[]): void {
-    const added = files.map((f) => {
+    const usable = files.filter((f) => {
+      try {
+        checkImageBytes(f.name, new Uint8Array(f.bytes), true);
+        return true;
+      } catch (e) {
+        showError(errorText(e));
+        return false;
+      }
+    });
+    const added = usable.map((f) => {
       return { id: nextImageId++, name: f.name, bytes: f.bytes, url: imageObjectUrl(f.name, f.bytes) };
     });
     if (!added.length) return;
@@ -193,6 +218,16 @@ export const useSessionStore = defineStore('session', () => {
     URL.revokeObjectURL(img.url);
     images.value = images.value.filter((i) => i.id !== id);
     if (activeImageId.value === id) void selectImage(images.value[0]?.id ?? null);
+  }
+
+  /** An image the engine could not read leaves the strip; the selection returns to what the scene shows. */
+  function dropUnreadableImage(id: number): void {
+    const img = images.value.find((i) => i.id === id);
+    if (img) URL.revokeObjectURL(img.url);
+    images.value = images.value.filter((i) => i.id !== id);
+    const back = images.value.some((i) => i.id === lastGoodImageId) ? lastGoodImageId : null;
+    activeImageId.value = back;
+    passState.value = back === null ? 'idle' : 'done';
   }
 
   async function selectImage(id: number | null): Promise<void> {
@@ -233,12 +268,14 @@ export const useSessionStore = defineStore('session', () => {
       timings.value = done.timings;
       passBackend.value = done.backend;
       passState.value = 'done';
+      lastGoodImageId = img.id;
     } catch (e) {
       if (activePass !== pass) return;
       if (isCancelled(e)) return;
       passState.value = 'error';
       // The image failed: say why and keep the previous scene as it was.
       showError(errorText(e));
+      if (e instanceof EngineError && e.file === img.name) dropUnreadableImage(img.id);
     }
   }
 
