@@ -217,11 +217,11 @@ describe('bad models', () => {
     const text = (s: string) => new TextEncoder().encode(s).buffer as ArrayBuffer;
     await expectModelError(
       { name: 'broken', files: [{ path: 'model.json', bytes: text('{"modelTopology": ') }] },
-      /^model\.json: not valid JSON/,
+      /^broken\/model\.json: not valid JSON/,
     );
     await expectModelError(
       { name: 'other', files: [{ path: 'model.json', bytes: text('{"hello": 1}') }] },
-      /^model\.json: not a tfjs model/,
+      /^other\/model\.json: not a tfjs model/,
     );
     await expectModelError(
       { name: 'none', files: [{ path: 'weights.bin', bytes: weights }] },

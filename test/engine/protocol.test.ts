@@ -119,7 +119,7 @@ describe('EngineClient ⇄ serveEngine', () => {
         files: [{ path: 'model.json', bytes: new TextEncoder().encode('nope').buffer as ArrayBuffer }],
       })
       .catch((e: unknown) => e);
-    expect((bad as EngineError).message).toMatch(/^model\.json: not valid JSON/);
+    expect((bad as EngineError).message).toMatch(/^x\/model\.json: not valid JSON/);
     expect((bad as EngineError).file).toBe('model.json');
   });
 

@@ -399,10 +399,12 @@ export class Engine {
     }
     const jsonPath = findModelJson([...byPath.keys()], files.name);
     const jsonName = jsonPath.split('/').pop()!;
-    const info = parseModelJsonFile(new TextDecoder().decode(byPath.get(jsonPath)!), jsonPath);
+    const info = inFolder(files.name, () =>
+      parseModelJsonFile(new TextDecoder().decode(byPath.get(jsonPath)!), jsonPath),
+    );
     const total = info.resolvedPaths.flat().reduce((a, p) => a + (byPath.get(p)?.byteLength ?? 0), 0);
     progress('fetch', total, total, `${info.resolvedPaths.flat().length} weight file(s)`);
-    const artifacts = buildArtifacts(info, byPath, jsonName);
+    const artifacts = inFolder(files.name, () => buildArtifacts(info, byPath, jsonName));
     if (signal?.aborted) throw new CancelledError();
     const id = `user:${files.name}`;
     const entry: ModelEntry = {
@@ -1115,6 +1117,18 @@ function analysisFor(source: ModelSource, runner: Runner, input: [number, number
     };
   }
   return analysis;
+}
+
+/** Runs a model-file check; its messages ("model.json: …") are prefixed with the model's folder, so the user knows which model is wrong. */
+function inFolder<T>(folder: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof InputError && folder && !e.message.startsWith(`${folder}/`)) {
+      throw new InputError(`${folder}/${e.message}`, e.file);
+    }
+    throw e;
+  }
 }
 
 function fallbackAnalysis(runner: Runner, input: [number, number], why: string): ModelAnalysis {
