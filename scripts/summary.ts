@@ -4,7 +4,7 @@
  * Exit codes: 0 ok, 1 the model could not be read or analysed, 2 bad usage. Errors are one line on stderr.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   analyzeGraph,
@@ -17,6 +17,8 @@ import {
   type Pair,
 } from '../renderer/src/analysis';
 import { getZooGraph, isZooId, ZOO_IDS } from '../renderer/src/zoo';
+import { InputError } from '../renderer/src/engine/image-header';
+import { buildArtifacts, parseModelJsonFile } from '../renderer/src/engine/model-files';
 
 const MODELS_DIR = fileURLToPath(new URL('../resources/models/', import.meta.url));
 
@@ -98,7 +100,34 @@ function analyse(args: Args): ModelAnalysis {
   } catch (e) {
     throw new CliError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1);
   }
-  return analyzeModelJson(parseModelJson(text, file), file, opts);
+  const analysis = analyzeModelJson(parseModelJson(text, file), file, opts);
+  checkWeightFiles(text, file);
+  return analysis;
+}
+
+/**
+ * The app refuses a model whose weight files are missing, the wrong size or outside its folder; so does
+ * the CLI, with the engine's own checks, rather than print numbers for a model that cannot be loaded.
+ */
+function checkWeightFiles(text: string, file: string): void {
+  const dir = dirname(file);
+  try {
+    const info = parseModelJsonFile(text, basename(file));
+    const shards = new Map<string, ArrayBuffer>();
+    for (const p of info.resolvedPaths.flat()) {
+      const path = join(dir, p);
+      if (existsSync(path)) shards.set(p, new Uint8Array(readFileSync(path)).buffer);
+    }
+    buildArtifacts(info, shards, basename(file));
+  } catch (e) {
+    if (e instanceof InputError) throw new CliError(`${dir}/${e.message}`, 1);
+    throw e;
+  }
+}
+
+/** At most `n` warnings, then how many more: one unknown layer makes every later shape unknown. */
+function firstWarnings(warnings: string[], n = 5): string[] {
+  return warnings.length > n ? [...warnings.slice(0, n), `… and ${warnings.length - n} more`] : warnings;
 }
 
 const rfText = (l: LayerAnalysis): string => {
@@ -183,7 +212,7 @@ function renderText(label: string, a: ModelAnalysis): string {
   if (a.warnings.length) {
     out.push('');
     out.push('Warnings:');
-    a.warnings.forEach((w) => out.push(`  - ${w}`));
+    firstWarnings(a.warnings).forEach((w) => out.push(`  - ${w}`));
   }
   return out.join('\n');
 }
@@ -220,7 +249,7 @@ function main(argv: string[]): number {
     const analysis = analyse(args);
     if (args.json) {
       process.stdout.write(JSON.stringify(toJson(args.model, analysis)) + '\n');
-      for (const w of analysis.warnings) process.stderr.write(`warning: ${w}\n`);
+      for (const w of firstWarnings(analysis.warnings)) process.stderr.write(`warning: ${w}\n`);
     } else {
       process.stdout.write(renderText(args.model, analysis) + '\n');
     }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,18 @@ describe('npm run summary', () => {
     writeFileSync(notJson, '{ this is not json');
     const noTopo = join(dir, 'empty.json');
     writeFileSync(noTopo, '{"weightsManifest": []}');
+    // Copies of the bundled MobileNetV2's model.json whose weight files are missing, cut short, or outside the folder.
+    const bundled = readFileSync(join(ROOT, 'resources/models/mobilenetv2/model.json'), 'utf8');
+    const shard = readFileSync(join(ROOT, 'resources/models/mobilenetv2/group1-shard1of1.bin'));
+    const model = (name: string, json: string, bin?: Buffer) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'model.json'), json);
+      if (bin) writeFileSync(join(dir, name, 'group1-shard1of1.bin'), bin);
+      return join(dir, name);
+    };
+    const missingShard = model('missing-shard', bundled);
+    const cutShard = model('cut-shard', bundled, shard.subarray(0, 1000));
+    const escaping = model('escaping', bundled.replace('"group1-shard1of1.bin"', '"../../etc/passwd"'), shard);
     const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const cases: [string, string[], RegExp, number][] = [
       ['an unknown model', ['lenet'], /unknown model "lenet"/, 1],
@@ -117,6 +129,14 @@ describe('npm run summary', () => {
       ['an unknown option', ['vgg16', '--frobnicate'], /unknown option --frobnicate/, 2],
       ['a missing bundled model', ['nothing-pretrained'], /no bundled pretrained model "nothing"/, 1],
       ['no model at all', [], /no model given/, 2],
+      [
+        'a missing weight file',
+        [missingShard],
+        /missing-shard\/model\.json: weight file 'group1-shard1of1\.bin' .* missing/,
+        1,
+      ],
+      ['a weight file cut short', [cutShard], /cut-shard\/group1-shard1of1\.bin: 1000 bytes, but .* 2619461 bytes/, 1],
+      ['a weight path that leaves the folder', [escaping], /escaping\/model\.json: .*etc\/passwd/, 1],
     ];
     it.each(cases)('for %s', (_what, args, message, code) => {
       const r = summary(...args);
