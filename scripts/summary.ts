@@ -70,8 +70,28 @@ function parseArgs(argv: string[]): Args | 'help' {
   return { model, input, json };
 }
 
-/** Resolves the model argument and analyses it. */
+/** Resolves the model argument and analyses it, noting where --input changes a dense layer's weights. */
 function analyse(args: Args): ModelAnalysis {
+  const a = analyseModel(args);
+  if (!args.input) return a;
+  const native = analyseModel({ ...args, input: undefined }).input;
+  if (native[0] === args.input[0] && native[1] === args.input[1]) return a;
+  const byId = new Map(a.layers.map((l) => [l.id, l]));
+  const resized = a.layers.filter((l) => l.kind === 'dense' && l.inputs.some((i) => byId.get(i)?.kind === 'flatten'));
+  if (!resized.length) return a;
+  const names = resized.map((l) => l.name).join(', ');
+  return {
+    ...a,
+    warnings: [
+      ...a.warnings,
+      `${names} follow${resized.length > 1 ? '' : 's'} a Flatten, so ${resized.length > 1 ? 'their' : 'its'} weights ` +
+        `depend on the input size: at ${args.input.join('×')} the count differs from the published model at ` +
+        `${native[0]}×${native[1]}, whose trained head accepts only that size`,
+    ],
+  };
+}
+
+function analyseModel(args: Args): ModelAnalysis {
   const opts = args.input ? { input: args.input } : {};
   if (isZooId(args.model)) return analyzeGraph(getZooGraph(args.model, opts));
   let file: string;

@@ -94,6 +94,13 @@ describe('npm run summary', () => {
     expect(r.stdout).toContain('Conventions:');
   });
 
+  it('says when --input changes the weights of a dense layer after Flatten (VGG-16 at 32×32)', () => {
+    const small = summary('vgg16', '--input', '32x32');
+    expect(small.code).toBe(0);
+    expect(small.stdout).toMatch(/fc1 follows a Flatten, so its weights depend on the input size: at 32×32 .* 224×224/);
+    expect(summary('vgg16', '--input', '224x224').stdout).not.toContain('follows a Flatten');
+  });
+
   describe('fails with one line on stderr', () => {
     const dir = mkdtempSync(join(tmpdir(), 'summary-test-'));
     const notJson = join(dir, 'model.json');
