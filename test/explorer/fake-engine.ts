@@ -64,6 +64,8 @@ export interface FakeEngineOptions {
   badImages?: Set<string>;
   /** Model ids whose load fails. */
   badModels?: Set<string>;
+  /** Model ids whose load never finishes (until cancelled). */
+  slowModels?: Set<string>;
 }
 
 export class FakeEngine implements PortLike {
@@ -99,6 +101,10 @@ export class FakeEngine implements PortLike {
         });
         break;
       case 'loadModel':
+        if (this.opts.slowModels?.has(req.modelId)) {
+          this.reply({ type: 'progress', id: req.id, phase: 'fetch', loaded: 1e6, total: 4e6, detail: 'shard 1/4' });
+          break;
+        }
         if (this.opts.badModels?.has(req.modelId))
           this.reply({
             type: 'error',

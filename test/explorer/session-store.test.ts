@@ -81,6 +81,20 @@ describe('session store', () => {
     expect(store.summary?.id).toBe('tiny');
   });
 
+  it('cancels a model load in flight and keeps the model on screen', async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine({ slowModels: new Set(['huge']) })));
+    await store.selectModel('tiny');
+    const loading = store.selectModel('huge');
+    await settle();
+    expect(store.modelLoading).toMatchObject({ modelId: 'huge', loaded: 1e6, total: 4e6 });
+    store.cancelLoad();
+    await loading;
+    expect(store.modelLoading).toBeNull();
+    expect(store.modelId).toBe('tiny');
+    expect(store.notice).toBeNull();
+  });
+
   it('steps the focus through the streamed layers and stops at both ends', async () => {
     const store = useSessionStore();
     await store.connect(fakeBridge(new FakeEngine()));

@@ -11,7 +11,7 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineClient, EngineError } from '../../engine/client';
+import { EngineClient, EngineError, type LoadOptions } from '../../engine/client';
 import { checkImageBytes } from '../../engine/image-header';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
 import type { OpenedFile } from '../../../../preload/contract';
@@ -144,40 +144,47 @@ export const useSessionStore = defineStore('session', () => {
     return undefined;
   }
 
-  async function selectModel(id: string): Promise<void> {
-    if (!client) return;
-    modelLoading.value = { modelId: id, loaded: 0, total: 0 };
-    try {
-      const s = await client.loadModel(id, {
-        onProgress: (p) =>
-          (modelLoading.value = { modelId: id, phase: p.phase, loaded: p.loaded, total: p.total, detail: p.detail }),
-      });
-      applySummary(s);
-      await analyze();
-    } catch (e) {
-      // The model that was loaded before stays loaded and on screen.
-      showError(errorText(e));
-    } finally {
-      modelLoading.value = null;
-    }
-  }
+  let loadAbort: AbortController | null = null;
 
-  async function loadUserModel(model: UserModelFiles): Promise<void> {
+  /**
+   * Loads a model (bundled, zoo or the user's) with progress, then runs the current image through it.
+   * A failed or cancelled load leaves the model that was loaded before loaded and on screen.
+   */
+  async function load(label: string, start: (opts: LoadOptions) => Promise<ModelSummary>): Promise<void> {
     if (!client) return;
-    modelLoading.value = { modelId: model.name, loaded: 0, total: 0 };
+    loadAbort?.abort();
+    const abort = (loadAbort = new AbortController());
+    modelLoading.value = { modelId: label, loaded: 0, total: 0 };
     try {
-      const s = await client.loadUserModel(model, {
+      const s = await start({
+        signal: abort.signal,
         onProgress: (p) =>
-          (modelLoading.value = { modelId: model.name, loaded: p.loaded, total: p.total, detail: p.detail }),
+          (modelLoading.value = { modelId: label, phase: p.phase, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       if (!models.value.some((m) => m.id === s.id)) models.value = [...models.value, s];
       applySummary(s);
       await analyze();
     } catch (e) {
-      showError(errorText(e));
+      if (!isCancelled(e)) showError(errorText(e));
     } finally {
-      modelLoading.value = null;
+      if (loadAbort === abort) {
+        loadAbort = null;
+        modelLoading.value = null;
+      }
     }
+  }
+
+  function selectModel(id: string): Promise<void> {
+    return load(id, (opts) => client!.loadModel(id, opts));
+  }
+
+  function loadUserModel(model: UserModelFiles): Promise<void> {
+    return load(model.name, (opts) => client!.loadUserModel(model, opts));
+  }
+
+  /** Stops the model load in flight; the model on screen stays. */
+  function cancelLoad(): void {
+    loadAbort?.abort();
   }
 
   function applySummary(s: ModelSummary): void {
@@ -329,6 +336,7 @@ export const useSessionStore = defineStore('session', () => {
     connect,
     selectModel,
     loadUserModel,
+    cancelLoad,
     addImages,
     removeImage,
     selectImage,
