@@ -14,62 +14,20 @@ import {
 } from 'three';
 import { describe, expect, it } from 'vitest';
 import { analyzeModelJson } from '../../renderer/src/analysis';
-import type { LayerAnalysis, ModelAnalysis } from '../../renderer/src/analysis/types';
 import type { LayerFrame, ModelSummary } from '../../renderer/src/engine/protocol';
+import { toySummary } from './toy-summary';
 import { computeLayout } from '../../renderer/src/explorer/scene/layout';
 import { GpuLedger } from '../../renderer/src/explorer/scene/ledger';
 import { ModelView, validateFrame, type ModelViewContext } from '../../renderer/src/explorer/scene/model-view';
 import { channelCell, packChannels, planArrayTexture } from '../../renderer/src/explorer/scene/textures';
 import { THEMES } from '../../renderer/src/explorer/scene/theme';
 
+/** A chain of conv layers after the input. */
 function summary(input: [number, number, number], layers: [string, number[]][]): ModelSummary {
-  const mk = (id: string, outputShape: number[], inputs: string[]): LayerAnalysis => ({
-    id,
-    name: id,
-    kind: id === 'in' ? 'input' : 'conv',
-    className: 'Conv2D',
-    inputs,
-    outputShape,
-    params: { weights: 0, biases: 0, trainable: 0, nonTrainable: 0, total: 0 },
-    macs: 0,
-    receptiveField: null,
-    stage: null,
-  });
-  const all = [mk('in', input, []), ...layers.map(([id, shape], i) => mk(id, shape, [i ? layers[i - 1][0] : 'in']))];
-  const analysis: ModelAnalysis = {
+  return toySummary(
     input,
-    layers: all,
-    stages: [],
-    totals: {
-      params: 0,
-      trainable: 0,
-      nonTrainable: 0,
-      paramsWithoutBnStats: 0,
-      macs: 0,
-      denseParams: 0,
-      convParams: 0,
-      depth: 0,
-    },
-    warnings: [],
-  };
-  return {
-    id: 'toy',
-    name: 'toy',
-    source: 'zoo',
-    description: 'test',
-    trained: false,
-    preprocess: {
-      inputSize: [input[0], input[1]],
-      resize: 'stretch',
-      channelOrder: 'rgb',
-      scale: 1,
-      offset: 0,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-    },
-    analysis,
-    frameOrder: layers.map(([id]) => id),
-  };
+    layers.map(([id, shape], i) => [id, shape, 'conv', [i ? layers[i - 1][0] : 'in']]),
+  );
 }
 
 function frame(layerId: string, [h, w, c]: [number, number, number], signed = false): LayerFrame {

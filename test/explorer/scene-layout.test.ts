@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { PerspectiveCamera, Vector3 } from 'three';
 import { describe, expect, it } from 'vitest';
 import { analyzeModelJson } from '../../renderer/src/analysis';
-import type { LayerAnalysis, LayerKind, ModelAnalysis } from '../../renderer/src/analysis/types';
 import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import { toySummary, type ToyLayer } from './toy-summary';
 import {
   clipPlanes,
   easeInOutCubic,
@@ -25,72 +25,9 @@ import {
   type SceneLayout,
 } from '../../renderer/src/explorer/scene/layout';
 
-/** A small analysed model: [id, outputShape, kind, inputs]. */
-function summary(
-  input: [number, number, number],
-  layers: [string, number[], LayerKind, string[]][],
-  frameOrder?: string[],
-): ModelSummary {
-  const all: LayerAnalysis[] = [
-    {
-      id: 'in',
-      name: 'in',
-      kind: 'input',
-      className: 'InputLayer',
-      inputs: [],
-      outputShape: input,
-      params: { weights: 0, biases: 0, trainable: 0, nonTrainable: 0, total: 0 },
-      macs: 0,
-      receptiveField: null,
-      stage: null,
-    },
-    ...layers.map(([id, outputShape, kind, inputs]) => ({
-      id,
-      name: id,
-      kind,
-      className: kind,
-      inputs,
-      outputShape,
-      params: { weights: 10, biases: 1, trainable: 11, nonTrainable: 0, total: 11 },
-      macs: 0,
-      receptiveField: null,
-      stage: null,
-    })),
-  ];
-  const analysis: ModelAnalysis = {
-    input,
-    layers: all,
-    stages: [],
-    totals: {
-      params: 0,
-      trainable: 0,
-      nonTrainable: 0,
-      paramsWithoutBnStats: 0,
-      macs: 0,
-      denseParams: 0,
-      convParams: 0,
-      depth: 0,
-    },
-    warnings: [],
-  };
-  return {
-    id: 'toy',
-    name: 'toy',
-    source: 'zoo',
-    description: 'test',
-    trained: false,
-    preprocess: {
-      inputSize: [input[0], input[1]],
-      resize: 'stretch',
-      channelOrder: 'rgb',
-      scale: 1,
-      offset: 0,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-    },
-    analysis,
-    frameOrder: frameOrder ?? layers.map(([id]) => id),
-  };
+/** A small analysed model: [id, outputShape, kind, inputs]; every layer but the input has 11 parameters. */
+function summary(input: [number, number, number], layers: ToyLayer[], frameOrder?: string[]): ModelSummary {
+  return toySummary(input, layers, { frameOrder, paramsPerLayer: 11 });
 }
 
 function bundled(model: string): ModelSummary {

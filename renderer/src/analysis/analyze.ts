@@ -588,8 +588,9 @@ function assignStages(layers: LayerAnalysis[]): Stage[] {
   return stages;
 }
 
-function totals(layers: LayerAnalysis[]): ModelAnalysis['totals'] {
-  const t = {
+/** Model totals of nothing: the start of a sum, and what a model without analysis reports. */
+export function emptyTotals(): Required<ModelAnalysis['totals']> {
+  return {
     params: 0,
     trainable: 0,
     nonTrainable: 0,
@@ -600,6 +601,10 @@ function totals(layers: LayerAnalysis[]): ModelAnalysis['totals'] {
     depth: 0,
     frozenParams: 0,
   };
+}
+
+function totals(layers: LayerAnalysis[]): ModelAnalysis['totals'] {
+  const t = emptyTotals();
   for (const l of layers) {
     t.params += l.params.total;
     t.trainable += l.params.trainable;

@@ -10,6 +10,7 @@ import { graphFromGraphModel } from './tfgraph';
 export type * from './types';
 export {
   AnalysisError,
+  emptyTotals,
   analyzeGraph,
   countWeights,
   resolvePadding,

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { analyzeGraph } from '../analysis/analyze';
+import { analyzeGraph, emptyTotals } from '../analysis/analyze';
 import { analyzeModelJson } from '../analysis';
 import type { LayerAnalysis, ModelAnalysis } from '../analysis/types';
 import { getZooGraph, isZooId } from '../zoo';
@@ -1149,16 +1149,7 @@ function fallbackAnalysis(runner: Runner, input: [number, number], why: string):
     input: [input[0], input[1], 3],
     layers,
     stages: [],
-    totals: {
-      params: 0,
-      trainable: 0,
-      nonTrainable: 0,
-      paramsWithoutBnStats: 0,
-      macs: 0,
-      denseParams: 0,
-      convParams: 0,
-      depth: 0,
-    },
+    totals: emptyTotals(),
     warnings: [`no layer arithmetic: ${why}`],
   };
 }
