@@ -10,7 +10,7 @@ import type {
   PortLike,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineClient } from '../../engine/client';
+import { EngineClient, type LoadOptions } from '../../engine/client';
 import type { OpenedFile } from '../../../../preload/contract';
 import { alignIndex, layoutModel, type LinkMode, type ModelLayout } from '../compare/alignment';
 import { buildComparisonTable, type ComparisonTable } from '../compare/table';
@@ -269,14 +269,33 @@ export const useCompareStore = defineStore('compare', () => {
     const p = newPane(entry);
     panes.value.push(p);
     passQueued.add(p.key);
+    return loadIntoPane(
+      p,
+      (c, opts) => c.loadModel(id, opts),
+      (live, s) => {
+        applySummary(live, s);
+        return true;
+      },
+    );
+  }
+
+  /**
+   * Queues a pane's model load with progress on the pane, then its pass. `accept` installs the summary
+   * and returns false when the pane should not run (it was dropped); a failed load marks the pane.
+   */
+  function loadIntoPane(
+    p: ComparePane,
+    start: (c: CompareEngine, opts: LoadOptions) => Promise<ModelSummary>,
+    accept: (live: ComparePane, s: ModelSummary) => boolean,
+  ): Promise<void> {
     return enqueue(async () => {
       const live = pane(p.key);
       if (!live || !client) return;
       try {
-        const s = await client.loadModel(id, {
+        const s = await start(client, {
           onProgress: (pr) => (live.loading = { loaded: pr.loaded, total: pr.total, detail: pr.detail }),
         });
-        applySummary(live, s);
+        if (!accept(live, s)) return;
       } catch (e) {
         passQueued.delete(live.key);
         live.state = 'error';
@@ -299,17 +318,14 @@ export const useCompareStore = defineStore('compare', () => {
     const p = newPane({ id: `pending:${files.name}`, name: files.name, source: 'user' }, path ?? files.name);
     panes.value.push(p);
     passQueued.add(p.key);
-    return enqueue(async () => {
-      const live = pane(p.key);
-      if (!live || !client) return;
-      try {
-        const s = await client.loadUserModel(files, {
-          onProgress: (pr) => (live.loading = { loaded: pr.loaded, total: pr.total, detail: pr.detail }),
-        });
+    return loadIntoPane(
+      p,
+      (c, opts) => c.loadUserModel(files, opts),
+      (live, s) => {
         if (panes.value.some((q) => q !== live && q.key === s.id)) {
           panes.value = panes.value.filter((q) => q !== live);
           notice.value = { kind: 'info', message: `${s.name} is already in the comparison.` };
-          return;
+          return false;
         }
         passQueued.delete(live.key);
         passQueued.add(s.id);
@@ -317,16 +333,9 @@ export const useCompareStore = defineStore('compare', () => {
         live.modelId = s.id;
         applySummary(live, s);
         if (!models.value.some((m) => m.id === s.id)) models.value = [...models.value, s];
-      } catch (e) {
-        passQueued.delete(live.key);
-        live.state = 'error';
-        live.error = errorText(e);
-        return;
-      } finally {
-        live.loading = null;
-      }
-      await runPass(live);
-    });
+        return true;
+      },
+    );
   }
 
   /** Removes a pane; its pass is cancelled if it is the one running. */
