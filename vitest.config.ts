@@ -17,6 +17,7 @@ export default defineConfig({
             'test/engine/**/*.test.ts',
             'test/analysis/**/*.test.ts',
             'test/scripts/**/*.test.ts',
+            'test/formats/**/*.test.ts',
           ],
           testTimeout: 60_000,
           hookTimeout: 120_000,

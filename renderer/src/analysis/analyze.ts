@@ -25,7 +25,7 @@ import {
   type GraphNode,
   type InputNode,
   type ModelGraph,
-  type PaddingMode,
+  type Padding,
   type WeightSpec,
 } from '../zoo/graph';
 
@@ -53,6 +53,7 @@ const KIND: Record<GraphNode['op'], LayerKind> = {
   conv: 'conv',
   depthwise: 'depthwise',
   separable: 'separable',
+  convtranspose: 'conv',
   dense: 'dense',
   maxpool: 'pool',
   avgpool: 'pool',
@@ -63,6 +64,14 @@ const KIND: Record<GraphNode['op'], LayerKind> = {
   concat: 'concat',
   add: 'add',
   multiply: 'multiply',
+  average: 'add',
+  subtract: 'add',
+  maximum: 'add',
+  minimum: 'add',
+  scale: 'norm',
+  upsample: 'resize',
+  resize: 'resize',
+  identity: 'dropout',
   flatten: 'flatten',
   dropout: 'dropout',
   zeropad: 'padding',
@@ -85,15 +94,34 @@ export function resolvePadding(
   kernel: number,
   stride: number,
   dilation: number,
-  mode: PaddingMode,
+  mode: Padding,
+  axis: 0 | 1 = 0,
+  ceilMode = false,
 ): { out: number; before: number; after: number } {
   const keff = (kernel - 1) * dilation + 1;
-  if (mode === 'valid') return { out: Math.floor((inSize - keff) / stride) + 1, before: 0, after: 0 };
+  if (Array.isArray(mode)) {
+    // Explicit pixels (ONNX / PyTorch): out = floor((I + P_b + P_a − K_eff) / S) + 1, or ceil with ceil_mode,
+    // where PyTorch drops a last window that would start inside the trailing padding.
+    const before = mode[axis * 2];
+    const after = mode[axis * 2 + 1];
+    const span = inSize + before + after - keff;
+    let out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+    if (ceilMode && (out - 1) * stride >= inSize + before) out--;
+    return { out, before, after };
+  }
+  if (mode === 'valid') {
+    const span = inSize - keff;
+    const out = (ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+    return { out, before: 0, after: 0 };
+  }
   const out = Math.ceil(inSize / stride);
   const total = Math.max((out - 1) * stride + keff - inSize, 0);
   const before = Math.floor(total / 2);
   return { out, before, after: total - before };
 }
+
+/** Describes a padding for messages: 'same', 'valid' or '1,1,1,1'. */
+const fmtPadding = (p: Padding): string => (Array.isArray(p) ? `explicit ${p.join(',')}` : p);
 
 const rfKey = (r: RF): string => `${r.size[0]},${r.size[1]}|${r.jump[0]},${r.jump[1]}|${r.start[0]},${r.start[1]}`;
 
@@ -305,15 +333,16 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
         if ('activation' in node && node.activation && node.activation !== 'linear') activation = node.activation;
         if (!si) break;
         const [H, W, C] = si;
-        const ph = resolvePadding(H, kernel[0], node.strides[0], dilation[0], node.padding);
-        const pw = resolvePadding(W, kernel[1], node.strides[1], dilation[1], node.padding);
+        const ceil = 'ceilMode' in node && node.ceilMode === true;
+        const ph = resolvePadding(H, kernel[0], node.strides[0], dilation[0], node.padding, 0, ceil);
+        const pw = resolvePadding(W, kernel[1], node.strides[1], dilation[1], node.padding, 1, ceil);
         if (ph.out <= 0 || pw.out <= 0) {
           const what = node.op === 'maxpool' || node.op === 'avgpool' ? 'pool' : 'kernel';
           tooSmall(
             node,
             si,
             [Math.max(ph.out, 0), Math.max(pw.out, 0)],
-            `${what} ${fmtShape(kernel)}, stride ${fmtShape(node.strides)}, ${node.padding} padding`,
+            `${what} ${fmtShape(kernel)}, stride ${fmtShape(node.strides)}, ${fmtPadding(node.padding)} padding`,
           );
         }
         const positions = ph.out * pw.out;
@@ -351,7 +380,7 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
           kernel: [...kernel],
           stride: [...node.strides],
           pad: [ph.before, ph.after, pw.before, pw.after],
-          padding: node.padding,
+          padding: Array.isArray(node.padding) ? 'explicit' : node.padding,
           dilation: [...dilation],
           groups,
           filters,
@@ -359,6 +388,93 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
         paths = in0.paths ? transformPaths(in0.paths, kernel, node.strides, dilation, [ph.before, pw.before]) : null;
         break;
       }
+      case 'convtranspose': {
+        if (node.activation && node.activation !== 'linear') activation = node.activation;
+        const si = needSpatial();
+        if (!si) break;
+        const [H, W, C] = si;
+        const keff: Pair = [(node.kernel[0] - 1) * node.dilation[0] + 1, (node.kernel[1] - 1) * node.dilation[1] + 1];
+        const op = node.outputPadding ?? [0, 0];
+        const size = (I: number, axis: 0 | 1): { out: number; before: number; after: number } => {
+          const s = node.strides[axis];
+          if (Array.isArray(node.padding)) {
+            const before = node.padding[axis * 2];
+            const after = node.padding[axis * 2 + 1];
+            return { out: (I - 1) * s + keff[axis] - before - after + op[axis], before, after };
+          }
+          if (node.padding === 'valid') return { out: (I - 1) * s + keff[axis] + op[axis], before: 0, after: 0 };
+          const out = I * s + op[axis];
+          const total = Math.max((I - 1) * s + keff[axis] - I * s, 0);
+          return { out, before: Math.floor(total / 2), after: total - Math.floor(total / 2) };
+        };
+        const ph = size(H, 0);
+        const pw = size(W, 1);
+        if (ph.out <= 0 || pw.out <= 0)
+          tooSmall(node, si, [ph.out, pw.out], `transposed kernel ${fmtShape(node.kernel)}`);
+        const kk = node.kernel[0] * node.kernel[1];
+        configParams = params(kk * C * node.filters, node.useBias ? node.filters : 0);
+        // Every input value is scattered through the whole kernel: I_h·I_w·K·K·C_in·C_out multiply-adds.
+        macs = H * W * kk * C * node.filters;
+        shape = [ph.out, pw.out, node.filters];
+        geometry = {
+          kernel: [...node.kernel],
+          stride: [...node.strides],
+          pad: [ph.before, ph.after, pw.before, pw.after],
+          padding: Array.isArray(node.padding) ? 'explicit' : node.padding,
+          dilation: [...node.dilation],
+          groups: 1,
+          filters: node.filters,
+        };
+        // An output unit gathers ceil(K / S) input units per axis; the grid gets S times finer.
+        paths = in0.paths
+          ? mergePaths([
+              in0.paths.map((r) => {
+                const n: Pair = [Math.ceil(keff[0] / node.strides[0]), Math.ceil(keff[1] / node.strides[1])];
+                return {
+                  size: [r.size[0] + (n[0] - 1) * r.jump[0], r.size[1] + (n[1] - 1) * r.jump[1]] as Pair,
+                  jump: [r.jump[0] / node.strides[0], r.jump[1] / node.strides[1]] as Pair,
+                  // Output o is fed by inputs i with i·S ≤ o + pad_before ≤ i·S + K_eff − 1: centred on
+                  // (o + pad_before − (K_eff − 1)/2) / S.
+                  start: [
+                    r.start[0] + ((ph.before - (keff[0] - 1) / 2) / node.strides[0]) * r.jump[0],
+                    r.start[1] + ((pw.before - (keff[1] - 1) / 2) / node.strides[1]) * r.jump[1],
+                  ] as Pair,
+                };
+              }),
+            ])
+          : null;
+        break;
+      }
+      case 'upsample':
+      case 'resize': {
+        configParams = { ...ZERO_PARAMS };
+        const si = needSpatial();
+        if (!si) break;
+        const outHW: Pair =
+          node.op === 'upsample' ? [si[0] * node.size[0], si[1] * node.size[1]] : [node.height, node.width];
+        if (outHW[0] <= 0 || outHW[1] <= 0) tooSmall(node, si, outHW, 'resize');
+        shape = [outHW[0], outHW[1], si[2]];
+        const f: Pair = [si[0] / outHW[0], si[1] / outHW[1]];
+        const extra = node.interpolation === 'bilinear' ? 1 : 0;
+        // Output unit u reads input (u + 0.5)·f − 0.5 (half-pixel centres); bilinear blends one more input unit.
+        paths = in0.paths
+          ? mergePaths([
+              in0.paths.map((r) => ({
+                size: [r.size[0] + extra * r.jump[0], r.size[1] + extra * r.jump[1]] as Pair,
+                jump: [r.jump[0] * f[0], r.jump[1] * f[1]] as Pair,
+                start: [r.start[0] + ((f[0] - 1) / 2) * r.jump[0], r.start[1] + ((f[1] - 1) / 2) * r.jump[1]] as Pair,
+              })),
+            ])
+          : null;
+        break;
+      }
+      case 'scale':
+      case 'identity':
+        shape = inShape && [...inShape];
+        paths = in0?.paths ?? null;
+        // A folded Normalization keeps its statistics as weights: those are what get counted.
+        configParams = node.weights?.length ? null : { ...ZERO_PARAMS };
+        break;
       case 'dense': {
         if (node.activation && node.activation !== 'linear') activation = node.activation;
         if (inShape === null) break;
@@ -393,7 +509,7 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
         shape = inShape && [...inShape];
         paths = in0?.paths ?? null;
         // PReLU learns its slopes: only the manifest knows how many (shared axes), so no config count.
-        configParams = node.className === 'PReLU' ? null : { ...ZERO_PARAMS };
+        configParams = node.className === 'PReLU' || node.fn === 'prelu' ? null : { ...ZERO_PARAMS };
         break;
       case 'dropout':
         shape = inShape && [...inShape];
@@ -402,7 +518,11 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
         break;
       case 'concat':
       case 'add':
-      case 'multiply': {
+      case 'multiply':
+      case 'average':
+      case 'subtract':
+      case 'maximum':
+      case 'minimum': {
         configParams = { ...ZERO_PARAMS };
         if (ins.some((i) => i.shape === null)) break;
         const shapes = ins.map((i) => i.shape as number[]);

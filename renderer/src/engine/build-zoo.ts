@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getZooGraph, type GraphNode, type ModelGraph } from '../zoo';
+import type { Padding, PaddingMode } from '../zoo/graph';
 import type { Pair } from '../analysis/types';
 
 /** Options of `buildZooModel`. */
@@ -45,6 +46,12 @@ function activationId(fn: string | undefined, where: string): ActivationIdentifi
   return found;
 }
 
+/** tfjs-layers knows only Keras's padding modes; explicit pads run through the IR runner instead. */
+function modeOf(p: Padding, where: string): PaddingMode {
+  if (typeof p === 'string') return p;
+  throw new Error(`${where}: explicit padding ${JSON.stringify(p)} has no tfjs-layers equivalent`);
+}
+
 /** One graph node → one tfjs layer (not yet applied). `seed` is only used by layers with weights. */
 function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Layer {
   const name = node.name;
@@ -58,7 +65,7 @@ function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Laye
         filters: node.filters,
         kernelSize: node.kernel,
         strides: node.strides,
-        padding: node.padding,
+        padding: modeOf(node.padding, where),
         dilationRate: node.dilation,
         useBias: node.useBias,
         activation: activationId(node.activation, where),
@@ -70,7 +77,7 @@ function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Laye
         kernelSize: node.kernel,
         depthMultiplier: node.depthMultiplier,
         strides: node.strides,
-        padding: node.padding,
+        padding: modeOf(node.padding, where),
         dilationRate: node.dilation,
         useBias: node.useBias,
         activation: activationId(node.activation, where),
@@ -83,7 +90,7 @@ function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Laye
         kernelSize: node.kernel,
         depthMultiplier: node.depthMultiplier,
         strides: node.strides,
-        padding: node.padding,
+        padding: modeOf(node.padding, where),
         dilationRate: node.dilation,
         useBias: node.useBias,
         activation: activationId(node.activation, where),
@@ -99,9 +106,19 @@ function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Laye
         kernelInitializer: init(),
       });
     case 'maxpool':
-      return tf.layers.maxPooling2d({ name, poolSize: node.pool, strides: node.strides, padding: node.padding });
+      return tf.layers.maxPooling2d({
+        name,
+        poolSize: node.pool,
+        strides: node.strides,
+        padding: modeOf(node.padding, where),
+      });
     case 'avgpool':
-      return tf.layers.averagePooling2d({ name, poolSize: node.pool, strides: node.strides, padding: node.padding });
+      return tf.layers.averagePooling2d({
+        name,
+        poolSize: node.pool,
+        strides: node.strides,
+        padding: modeOf(node.padding, where),
+      });
     case 'gap':
       if (node.keepDims) throw new Error(`${where}: keepDims global pooling is not built`);
       return tf.layers.globalAveragePooling2d({ name });
@@ -137,9 +154,8 @@ function makeLayer(node: GraphNode, seed: number, where: string): tf.layers.Laye
       return tf.layers.cropping2D({ name, cropping: pad4(node.crop) });
     case 'reshape':
       return tf.layers.reshape({ name, targetShape: node.targetShape });
-    case 'input':
-    case 'unknown':
-      throw new Error(`${where}: layer "${name}" (${node.op}) cannot be built`);
+    default:
+      throw new Error(`${where}: layer "${name}" (${node.op}) cannot be built as a tfjs-layers layer`);
   }
 }
 
