@@ -37,6 +37,28 @@ export interface ModelEntry {
   preprocess: Preprocess;
   /** Names of the output vector's entries (class labels), when known. */
   labels?: string[];
+  /** Where `preprocess` comes from, one line ("Teachable Machine convention", "stated default: [0, 1]", "your choice"). */
+  preprocessSource?: string;
+  /** Registry id of the file format a user model was opened from ('keras-h5', 'onnx', …). */
+  format?: string;
+}
+
+/** One class of the prediction. */
+export interface PredictionEntry {
+  index: number;
+  /** The model's class name, or "class 6" when the model carries none. */
+  label: string;
+  probability: number;
+}
+
+/** The top classes of a classification head, from the float output of the last layer. */
+export interface Prediction {
+  layerId: string;
+  top: PredictionEntry[];
+  /** True when the head outputs raw logits and the engine applied a softmax to show probabilities. */
+  softmaxApplied: boolean;
+  /** Number of classes in the output vector. */
+  classes: number;
 }
 
 /** A model as the UI sees it: its entry plus the analysed layer graph. */
@@ -91,6 +113,8 @@ export type EngineRequest =
        * True: it is queued behind them instead (compare mode runs 2–4 models on one image).
        */
       keepOthers?: boolean;
+      /** The user's input conventions for this model (replace the model's own); remembered by the UI per file. */
+      preprocess?: Partial<Preprocess>;
     }
   | { type: 'channel'; id: number; modelId: string; layerId: string; channel: number }
   | { type: 'cancel'; id: number; target: number }
@@ -146,7 +170,15 @@ export type EngineReply =
       /** the model input as RGBA, inputSize */ preview: { width: number; height: number; data: Uint8ClampedArray };
     }
   | { type: 'frame'; id: number; frame: LayerFrame }
-  | { type: 'done'; id: number; timings: PassTimings; backend: BackendName; stats?: PassStats }
+  | {
+      type: 'done';
+      id: number;
+      timings: PassTimings;
+      backend: BackendName;
+      stats?: PassStats;
+      /** Top-5 of a classification head (analyze only); absent when the last layer is not a class vector. */
+      prediction?: Prediction;
+    }
   | { type: 'channel'; id: number; layerId: string; channel: number; shape: [number, number]; values: Float32Array }
   | { type: 'cancelled'; id: number }
   | { type: 'error'; id: number | null; message: string; file?: string };
