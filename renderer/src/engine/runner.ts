@@ -45,7 +45,7 @@ export class CancelledError extends Error {
 
 /** What both runners offer the engine. */
 export interface Runner {
-  readonly kind: 'layers' | 'graph';
+  readonly kind: 'layers' | 'graph' | 'ir';
   /** Layer ids in the order frames are produced. */
   readonly frameOrder: string[];
   /** Output shape (with batch axis) per frame layer, as the model declares it (nulls for unknown). */
