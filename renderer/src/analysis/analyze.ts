@@ -82,6 +82,9 @@ const KIND: Record<GraphNode['op'], LayerKind> = {
 
 const ZERO_PARAMS: ParamCount = { weights: 0, biases: 0, trainable: 0, nonTrainable: 0, total: 0 };
 
+/** The largest input side analysed: 16384² pixels through any real network keeps every count below 2^53. */
+export const MAX_INPUT_SIDE = 16384;
+
 /** Above this many distinct paths a layer keeps only the extremes (see `mergePaths`); no zoo model comes close. */
 export const MAX_RF_PATHS = 4096;
 
@@ -193,6 +196,75 @@ interface Computed {
   paths: RF[] | null;
 }
 
+const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 1 << 20;
+const nonNegInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1 << 20;
+
+/**
+ * Refuses sizes no real layer has (a hand-edited or hostile file): non-positive or fractional filter counts,
+ * kernels, strides, dilations, units, pools; negative padding. Without this they would give negative channels
+ * and MACs, or sizes beyond any memory.
+ */
+function checkSizes(node: GraphNode, where: string, source: string | undefined): void {
+  const bad = (what: string, v: unknown): never => {
+    throw new AnalysisError(
+      `${where}: layer "${node.name}" has ${what} ${JSON.stringify(v)}; it must be a positive whole number`,
+      source,
+      node.name,
+    );
+  };
+  const pair = (what: string, v: Pair | undefined) => {
+    if (v && !(Array.isArray(v) && v.length === 2 && v.every(posInt))) bad(what, v);
+  };
+  const pads = (v: unknown) => {
+    if (Array.isArray(v) && !(v.length === 4 && v.every(nonNegInt))) bad('padding', v);
+  };
+  switch (node.op) {
+    case 'conv':
+    case 'separable':
+    case 'convtranspose':
+      if (!posInt(node.filters)) bad('filters', node.filters);
+      if (node.op === 'conv' && node.groups !== undefined && !posInt(node.groups)) bad('groups', node.groups);
+      if (node.op === 'separable' && !posInt(node.depthMultiplier)) bad('depth multiplier', node.depthMultiplier);
+      pair('kernel', node.kernel);
+      pair('strides', node.strides);
+      pair('dilation', node.dilation);
+      pads(node.padding);
+      break;
+    case 'depthwise':
+      if (!posInt(node.depthMultiplier)) bad('depth multiplier', node.depthMultiplier);
+      pair('kernel', node.kernel);
+      pair('strides', node.strides);
+      pair('dilation', node.dilation);
+      pads(node.padding);
+      break;
+    case 'dense':
+      if (!posInt(node.units)) bad('units', node.units);
+      break;
+    case 'maxpool':
+    case 'avgpool':
+      pair('pool size', node.pool);
+      pair('strides', node.strides);
+      pads(node.padding);
+      break;
+    case 'upsample':
+      pair('size', node.size);
+      break;
+    case 'resize':
+      if (!posInt(node.height)) bad('height', node.height);
+      if (!posInt(node.width)) bad('width', node.width);
+      break;
+    case 'zeropad':
+      pads(node.pad);
+      break;
+    case 'crop':
+      pads(node.crop);
+      break;
+    case 'input':
+      if (node.shape.some((d) => d !== null && !posInt(d))) bad('input shape', node.shape);
+      break;
+  }
+}
+
 /** Orders nodes so every input comes before its consumers (stable for graphs already in order). */
 function topoSort(graph: ModelGraph, where: string): GraphNode[] {
   const byName = new Map<string, GraphNode>();
@@ -269,6 +341,13 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
       first.name,
     );
   }
+  if (Number.isInteger(h) && Number.isInteger(w) && (h > MAX_INPUT_SIDE || w > MAX_INPUT_SIDE)) {
+    throw new AnalysisError(
+      `${where}: input ${h}×${w} is larger than any image this app analyses (${MAX_INPUT_SIDE} pixels a side); its counts would not be exact`,
+      graph.source,
+      first.name,
+    );
+  }
   if (!(Number.isInteger(h) && Number.isInteger(w) && h > 0 && w > 0)) {
     throw new AnalysisError(
       `${where}: the input size must be positive integers, got ${h}×${w}`,
@@ -291,6 +370,7 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
   };
 
   for (const node of nodes) {
+    checkSizes(node, where, graph.source);
     const ins = node.inputs.map((i) => computed.get(i) as Computed);
     const in0 = ins[0];
     const inShape = in0?.shape ?? null;
