@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InferenceChannel, Invoke, Push, type AppInfo, type MenuCommand } from '../preload/contract';
 import { FileService } from './files';
+import { TransferStore } from './transfers';
 import { InferenceHost } from './inference-host';
 import { IpcRouter, type SenderRole } from './ipc';
 import { installMenu } from './menu';
@@ -29,8 +30,9 @@ export interface AppPaths {
 }
 
 /**
- * Paths relative to the built main bundle (out/main/index.js). resources/ sits next to package.json during
- * development and `npm start`; a packaged app is expected to ship it as extra resources.
+ * Paths relative to the built main bundle (out/main/index.js, inside app.asar when packaged). resources/
+ * sits next to package.json during development and `npm start`; electron-builder.yml copies it as extra
+ * resources to `process.resourcesPath/resources` (outside app.asar: large models are read as plain files).
  */
 export function defaultAppPaths(): AppPaths {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -123,6 +125,8 @@ export interface ExplorerAppConfig {
   isPackaged: boolean;
   platform?: NodeJS.Platform;
   log?: (message: string) => void;
+  /** Where large model files wait for the UI to pull them (tests pass a small one). */
+  transfers?: TransferStore;
 }
 
 /** The running application: one UI window, one supervised inference window. */
@@ -133,6 +137,8 @@ export class ExplorerApp {
   private uiWindow: BrowserWindow | null = null;
   private state: StateStore | null = null;
   private files: FileService | null = null;
+  /** Large model files on their way to the UI, in chunks. */
+  readonly transfers: TransferStore;
   private readonly log: (message: string) => void;
   private readonly platform: NodeJS.Platform;
   private readonly dev: boolean;
@@ -141,6 +147,7 @@ export class ExplorerApp {
   constructor(private readonly config: ExplorerAppConfig) {
     this.log = config.log ?? ((m) => console.warn(`[main] ${m}`));
     this.platform = config.platform ?? process.platform;
+    this.transfers = config.transfers ?? new TransferStore();
     this.origins = trustedOrigins(config.devServerUrl, config.isPackaged);
     this.dev = this.origins.length > 1;
     this.host = new InferenceHost({
@@ -257,6 +264,7 @@ export class ExplorerApp {
     win.on('close', saveBounds);
     win.on('closed', () => {
       this.host.disconnect(contentsId);
+      this.transfers.dropOwner(contentsId);
       if (this.uiWindow === win) this.uiWindow = null;
       // The hidden inference window keeps 'window-all-closed' from firing, so closing the UI quits here
       // (except on macOS, where apps stay open without windows and 'activate' brings the UI back).
@@ -286,18 +294,29 @@ export class ExplorerApp {
     r.handle(Invoke.openImageDialog, InvokeSchemas[Invoke.openImageDialog], (_p, event) =>
       files.openImageDialog(BrowserWindow.fromWebContents(event.sender)),
     );
-    r.handle(Invoke.openModelDialog, InvokeSchemas[Invoke.openModelDialog], (_p, event) =>
-      files.openModelDialog(BrowserWindow.fromWebContents(event.sender)),
-    );
-    r.handle(Invoke.recentList, InvokeSchemas[Invoke.recentList], () => state.recentList());
-    r.handle(Invoke.recentOpen, InvokeSchemas[Invoke.recentOpen], (id) => files.openRecent(id));
-    r.handle(Invoke.readDropped, InvokeSchemas[Invoke.readDropped], (request) => files.readDropped(request.paths));
-    r.handle(Invoke.appInfo, InvokeSchemas[Invoke.appInfo], () => appInfo());
-    r.handle(Invoke.restartEngine, InvokeSchemas[Invoke.restartEngine], () => {
-      this.host.restart('restart requested by the UI');
+    r.handle(Invoke.openModelDialog, InvokeSchemas[Invoke.openModelDialog], async (_p, event) => {
+      const model = await files.openModelDialog(BrowserWindow.fromWebContents(event.sender));
+      return model && this.transfers.toWire(model, event.sender.id);
     });
-    r.handle(Invoke.connectEngine, InvokeSchemas[Invoke.connectEngine], (_p, event) => {
-      this.host.connect(event.sender);
+    r.handle(Invoke.recentList, InvokeSchemas[Invoke.recentList], () => state.recentList());
+    r.handle(Invoke.recentOpen, InvokeSchemas[Invoke.recentOpen], async (id, event) => {
+      const result = await files.openRecent(id);
+      return result.kind === 'model'
+        ? { kind: 'model' as const, model: this.transfers.toWire(result.model, event.sender.id) }
+        : result;
+    });
+    r.handle(Invoke.readTransfer, InvokeSchemas[Invoke.readTransfer], (request, event) =>
+      this.transfers.read(event.sender.id, request),
+    );
+    r.handle(Invoke.appInfo, InvokeSchemas[Invoke.appInfo], () => appInfo());
+    r.handle(Invoke.restartEngine, InvokeSchemas[Invoke.restartEngine], (request) => {
+      this.host.restart(request?.reason ? request.reason : 'restart requested by the UI', request?.engine);
+    });
+    r.handle(Invoke.connectEngine, InvokeSchemas[Invoke.connectEngine], ({ clientId }, event) => {
+      this.host.connect(event.sender, clientId);
+    });
+    r.handle(Invoke.releaseEngine, InvokeSchemas[Invoke.releaseEngine], ({ clientId }, event) => {
+      this.host.release(event.sender.id, clientId);
     });
     r.handle(Invoke.engineStatus, InvokeSchemas[Invoke.engineStatus], () => this.host.currentStatus);
     r.on(InferenceChannel.ready, InferenceSchemas[InferenceChannel.ready], (backend, event) =>

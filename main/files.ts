@@ -1,41 +1,49 @@
 /**
- * Reading the files the user chose: images and models from the open dialogs, dropped files, recent
- * entries. Main reads only what the user pointed at: the chosen or dropped files themselves, and for a
- * model the weight files its model.json names, which must lie inside the model's own folder. Renderers
- * never send a path to open (recent entries reopen by id) and get base names back, not full paths.
+ * Reading the files the user chose: images and models from the open dialogs, and Recent entries main
+ * recorded itself. No IPC channel takes a path from a renderer (Recent entries reopen by id; dropped files
+ * are read by the renderer from the File objects the drop gave it). For a model, main also reads the
+ * weight files its model.json names, which must be plain file names in the model's own folder, and the
+ * few side files a format needs. Every read is size-capped; renderers get base names, never full paths.
  */
 import { dialog, type BaseWindow, type OpenDialogOptions } from 'electron';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import * as v from 'valibot';
-import type {
-  ModelFilesPayload,
-  OpenedFile,
-  ReadDroppedResult,
-  RecentEntry,
-  RecentOpenResult,
-} from '../preload/contract';
-import { isInside } from './protocol';
+import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
 import type { StateStore } from './state';
 
 /** Size limits: large enough for any real photo and InceptionV3-sized models, small enough to stay sane. */
 export interface FileLimits {
   maxImageBytes: number;
   maxModelJsonBytes: number;
+  /** labels.txt, classes.txt, metadata.json. */
+  maxSidecarBytes: number;
+  /** One model file, weight shard or external-data file. */
+  maxFileBytes: number;
+  /** Everything one model sends, together. */
   maxModelBytes: number;
 }
 
-/** 200 MB per image, 64 MB for a model.json, 1 GiB for a whole model. */
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/**
+ * 200 MiB per image, 64 MiB for a model.json, 16 MiB per side file, 2 GiB for a whole model (and for one
+ * file of it, less a byte: Node's readFile cannot return more).
+ */
 export const DEFAULT_LIMITS: FileLimits = {
-  maxImageBytes: 200 * 1024 * 1024,
-  maxModelJsonBytes: 64 * 1024 * 1024,
-  maxModelBytes: 1024 * 1024 * 1024,
+  maxImageBytes: 200 * MiB,
+  maxModelJsonBytes: 64 * MiB,
+  maxSidecarBytes: 16 * MiB,
+  maxFileBytes: 2 * GiB - 1,
+  maxModelBytes: 2 * GiB,
 };
 
-/** Image extensions the open dialog offers and drops accept. */
+/** Image extensions the open dialog offers. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] as const;
-/** Single-file Keras models. */
-export const KERAS_EXTENSIONS = ['h5', 'hdf5', 'keras'] as const;
+/** Single-file models the Open Model dialog offers: Keras HDF5 and v3 zip, ONNX. */
+export const MODEL_FILE_EXTENSIONS = ['h5', 'hdf5', 'keras', 'onnx'] as const;
 
 /** An image format recognised by its first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp';
@@ -56,14 +64,6 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | null {
     return 'webp';
   }
   if (starts(0x42, 0x4d) && bytes.length >= 26) return 'bmp';
-  return null;
-}
-
-/** Keras file kinds by their first bytes: HDF5 (.h5) or zip (.keras v3). */
-export function sniffKeras(bytes: Uint8Array): 'hdf5' | 'zip' | null {
-  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
-  if (starts(0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a)) return 'hdf5';
-  if (starts(0x50, 0x4b, 0x03, 0x04)) return 'zip';
   return null;
 }
 
@@ -101,7 +101,8 @@ async function readBounded(path: string, maxBytes: number, what: string): Promis
 }
 
 function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= GiB) return `${(n / GiB).toFixed(1)} GiB`;
+  if (n >= MiB) return `${(n / MiB).toFixed(1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
   return `${n} bytes`;
 }
@@ -124,6 +125,29 @@ export async function readImageFile(path: string, limits: FileLimits = DEFAULT_L
   return { name: basename(path), bytes: toArrayBuffer(buf) };
 }
 
+/** Bytes per element of each tfjs weight dtype (and of each quantization dtype). `string` has no fixed size. */
+const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  complex64: 8,
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  float16: 2,
+};
+
+const WeightSpecSchema = v.looseObject({
+  name: v.string('each weight needs a name'),
+  shape: v.array(
+    v.pipe(v.number(), v.integer(), v.minValue(0)),
+    'each weight shape must be a list of non-negative integers',
+  ),
+  dtype: v.string('each weight needs a dtype'),
+  quantization: v.optional(v.looseObject({ dtype: v.string('a quantization needs a dtype') })),
+});
+
 const ModelJsonSchema = v.looseObject({
   modelTopology: v.optional(v.unknown()),
   format: v.optional(v.string()),
@@ -131,36 +155,120 @@ const ModelJsonSchema = v.looseObject({
     v.array(
       v.looseObject({
         paths: v.array(v.string('each weight file path must be a string')),
-        weights: v.optional(v.array(v.unknown())),
+        weights: v.array(WeightSpecSchema, 'each weightsManifest group needs its list of weights'),
       }),
       'weightsManifest must be a list of { paths, weights } groups',
     ),
   ),
 });
 
+/** One `weightsManifest` group as main reads it. */
+export type ManifestGroup = v.InferOutput<typeof ModelJsonSchema>['weightsManifest'] extends (infer G)[] | undefined
+  ? G
+  : never;
+
 /**
- * Checks one `weightsManifest` path and returns where it lies. It must be a plain relative path inside
- * the model's folder: no absolute path, drive letter, URL, `..`, backslash or NUL.
+ * The number of bytes a manifest group's files must hold together: for each weight, the product of its
+ * shape times the size of its (quantized) dtype. Null when a weight has no fixed size (`string` tensors).
+ * Throws on a dtype tfjs does not know.
+ */
+export function manifestGroupBytes(group: Pick<ManifestGroup, 'weights'>, modelJson: string): number | null {
+  let total = 0;
+  for (const w of group.weights) {
+    const dtype = w.quantization?.dtype ?? w.dtype;
+    if (dtype === 'string') return null;
+    const size = DTYPE_BYTES[dtype];
+    if (size === undefined) throw new Error(`${modelJson}: weight "${w.name}" has an unknown dtype "${dtype}"`);
+    total += w.shape.reduce((n, d) => n * d, 1) * size;
+  }
+  return total;
+}
+
+/**
+ * Checks one `weightsManifest` path and returns where it lies. It must be a flat file name in the model's
+ * own folder: no subfolder, no `..`, no absolute path, drive letter, URL, backslash or NUL. (tfjs writes
+ * plain names such as `group1-shard1of2.bin`; anything else is how a crafted model.json would reach
+ * `~/.ssh/id_rsa` or `../x`.)
  */
 export function resolveShardPath(folder: string, shard: string, modelJson: string): string {
   const refuse = (why: string) =>
-    new Error(`${modelJson}: weight file "${shard}" ${why}; only files inside ${folder} are read`);
+    new Error(`${modelJson}: weight file "${shard}" ${why}; only plain file names inside ${folder} are read`);
   if (shard.length === 0) throw refuse('is an empty path');
   if (shard.includes('\0')) throw refuse('contains a NUL byte');
-  if (shard.includes('\\')) throw refuse('contains a backslash');
   if (isAbsolute(shard) || /^[a-zA-Z]:/.test(shard)) throw refuse('is an absolute path');
+  if (shard.includes('\\')) throw refuse('contains a backslash');
   if (shard.includes(':')) throw refuse('looks like a URL or drive path');
-  const segments = shard.split('/').filter((s, i) => !(i === 0 && s === '.'));
-  if (segments.some((s) => s === '..')) throw refuse('climbs out with ".."');
-  if (segments.some((s) => s === '' || s === '.')) throw refuse('has an empty or "." segment');
-  const abs = resolve(folder, ...segments);
-  if (!isInside(resolve(folder), abs)) throw refuse('resolves outside the folder');
+  if (shard.split('/').includes('..')) throw refuse('climbs out with ".."');
+  if (shard.includes('/')) throw refuse('is in a subfolder');
+  if (shard === '.' || shard === '..') throw refuse('is not a file name');
+  const abs = join(folder, shard);
+  if (dirname(abs) !== folder) throw refuse('resolves outside the folder');
   return abs;
 }
 
 /**
- * Reads a tfjs `model.json` and every weight file its manifest names, all from the folder that holds it
- * (symlinks that lead elsewhere are refused too). Paths in the payload are relative to that folder.
+ * Where a file of the chosen model's folder really is, provided it is a regular file directly in that
+ * folder after following symlinks. `what` names it in messages.
+ */
+async function checkedSibling(realFolder: string, abs: string, what: string, owner: string): Promise<Stats> {
+  let real: string;
+  try {
+    real = await realpath(abs);
+  } catch {
+    throw new Error(`${owner}: ${what} is missing (looked for ${abs})`);
+  }
+  if (dirname(real) !== realFolder) throw new Error(`${owner}: ${what} links outside ${realFolder}; refused`);
+  const info = await lstat(real);
+  if (!info.isFile()) throw new Error(`${owner}: ${what} is not a regular file`);
+  return info;
+}
+
+/** Side files a model format may carry in its folder (class names, Teachable Machine metadata). */
+export const SIDECAR_NAMES = ['labels.txt', 'classes.txt', 'metadata.json'] as const;
+
+/** Adds the side files present in `folder` to `files`, each within its cap; returns the bytes added. */
+async function addSidecars(
+  folder: string,
+  realFolder: string,
+  owner: string,
+  files: ModelFilesPayload['files'],
+  extra: readonly string[],
+  budget: { used: number },
+  limits: FileLimits,
+): Promise<void> {
+  const names = [...SIDECAR_NAMES.filter((n) => !files.some((f) => f.path === n)), ...extra];
+  for (const name of names) {
+    const abs = join(folder, name);
+    try {
+      await lstat(abs);
+    } catch {
+      continue; // absent: nothing to send
+    }
+    const isData = extra.includes(name);
+    const info = await checkedSibling(realFolder, abs, `"${name}"`, owner);
+    const cap = isData ? limits.maxFileBytes : limits.maxSidecarBytes;
+    if (info.size > cap) {
+      throw new Error(`${abs}: "${name}" is ${formatBytes(info.size)}, more than the limit of ${formatBytes(cap)}`);
+    }
+    chargeBudget(budget, info.size, owner, limits);
+    files.push({ path: name, bytes: toArrayBuffer(await readFile(abs)) });
+  }
+}
+
+function chargeBudget(budget: { used: number }, size: number, owner: string, limits: FileLimits): void {
+  if (budget.used + size > limits.maxModelBytes) {
+    throw new Error(
+      `${owner}: the model's files add up to more than the limit of ${formatBytes(limits.maxModelBytes)}`,
+    );
+  }
+  budget.used += size;
+}
+
+/**
+ * Reads a tfjs `model.json` and every weight file its manifest names, plus the side files next to it
+ * (labels.txt, classes.txt, metadata.json). Weight files must be plain names in the model's folder (no
+ * symlinks leading elsewhere), and each group's files must add up to exactly the bytes its weights'
+ * shapes and dtypes call for: all of that is checked before a single weight byte is read.
  */
 export async function readModelFolder(
   modelJsonPath: string,
@@ -186,52 +294,66 @@ export async function readModelFolder(
   }
   const folder = dirname(resolve(modelJsonPath));
   const realFolder = await realpath(folder);
-  const files: ModelFilesPayload['files'] = [{ path: basename(modelJsonPath), bytes: toArrayBuffer(jsonBuf) }];
-  let total = jsonBuf.byteLength;
+  const budget = { used: jsonBuf.byteLength };
   const seen = new Set<string>();
-  for (const group of parsed.output.weightsManifest ?? []) {
+  const shards: { name: string; abs: string }[] = [];
+  // Every check first: names, places, sizes against the manifest and the limits. Only then read.
+  for (const [g, group] of (parsed.output.weightsManifest ?? []).entries()) {
+    let groupBytes = 0;
     for (const shard of group.paths) {
       const abs = resolveShardPath(folder, shard, modelJsonPath);
-      const rel = shard.replace(/^\.\//, '');
-      if (seen.has(rel)) continue;
-      seen.add(rel);
-      let real: string;
-      try {
-        real = await realpath(abs);
-      } catch {
-        throw new Error(`${modelJsonPath}: weight file "${shard}" is missing (looked for ${abs})`);
-      }
-      if (!isInside(realFolder, real)) {
-        throw new Error(`${modelJsonPath}: weight file "${shard}" links outside ${folder}; refused`);
-      }
-      const size = (await stat(real)).size;
-      if (total + size > limits.maxModelBytes) {
+      if (seen.has(shard)) throw new Error(`${modelJsonPath}: weight file "${shard}" is named twice in the manifest`);
+      seen.add(shard);
+      const info = await checkedSibling(realFolder, abs, `weight file "${shard}"`, modelJsonPath);
+      if (info.size > limits.maxFileBytes) {
         throw new Error(
-          `${modelJsonPath}: the model's files add up to more than the limit of ${formatBytes(limits.maxModelBytes)}`,
+          `${modelJsonPath}: weight file "${shard}" is ${formatBytes(info.size)}, more than the limit of ${formatBytes(limits.maxFileBytes)}`,
         );
       }
-      const buf = await readBounded(real, limits.maxModelBytes, 'the weight file');
-      total += buf.byteLength;
-      files.push({ path: rel, bytes: toArrayBuffer(buf) });
+      chargeBudget(budget, info.size, modelJsonPath, limits);
+      groupBytes += info.size;
+      shards.push({ name: shard, abs });
+    }
+    const expected = manifestGroupBytes(group, modelJsonPath);
+    if (expected !== null && expected !== groupBytes) {
+      throw new Error(
+        `${modelJsonPath}: weight group ${g + 1} (${group.paths.join(', ')}) holds ${groupBytes} bytes, ` +
+          `but its weights' shapes and dtypes need ${expected}; the files do not belong to this model.json`,
+      );
     }
   }
+  const files: ModelFilesPayload['files'] = [{ path: basename(modelJsonPath), bytes: toArrayBuffer(jsonBuf) }];
+  for (const shard of shards) {
+    const buf = await readBounded(shard.abs, limits.maxFileBytes, `weight file "${shard.name}"`);
+    files.push({ path: shard.name, bytes: toArrayBuffer(buf) });
+  }
+  await addSidecars(folder, realFolder, modelJsonPath, files, [], budget, limits);
   return { name: basename(folder), files };
 }
 
-/** Reads a single-file Keras model (.h5/.hdf5 HDF5, or .keras zip). */
-export async function readKerasFile(path: string, limits: FileLimits = DEFAULT_LIMITS): Promise<ModelFilesPayload> {
-  const buf = await readBounded(path, limits.maxModelBytes, 'the model');
-  const kind = sniffKeras(buf);
-  const ext = extensionOf(path);
-  if (!kind || (ext === 'keras') !== (kind === 'zip')) {
-    throw new Error(
-      `${path}: not a Keras ${ext === 'keras' ? '.keras (zip)' : 'HDF5'} file (starts with ${hexHead(buf)})`,
-    );
-  }
-  return { name: basename(path, extname(path)), files: [{ path: basename(path), bytes: toArrayBuffer(buf) }] };
+/**
+ * Reads a single-file model the user chose (Keras .h5/.hdf5/.keras, ONNX .onnx) and the files next to it
+ * that its format may need: labels.txt, classes.txt, metadata.json, and for ONNX every `*.data` file in
+ * the folder (external tensor data, e.g. `<name>.onnx.data`). Main does not parse the formats: the
+ * engine recognises them by content and reports what a file looks like when it is none of them.
+ */
+export async function readModelFile(path: string, limits: FileLimits = DEFAULT_LIMITS): Promise<ModelFilesPayload> {
+  const buf = await readBounded(path, limits.maxFileBytes, 'the model');
+  const folder = dirname(resolve(path));
+  const realFolder = await realpath(folder);
+  const name = basename(path);
+  const budget = { used: 0 };
+  chargeBudget(budget, buf.byteLength, path, limits);
+  const files: ModelFilesPayload['files'] = [{ path: name, bytes: toArrayBuffer(buf) }];
+  const data =
+    extensionOf(path) === 'onnx'
+      ? (await readdir(folder)).filter((n) => n.toLowerCase().endsWith('.data') && n !== name).sort()
+      : [];
+  await addSidecars(folder, realFolder, path, files, data, budget, limits);
+  return { name: basename(path, extname(path)), files };
 }
 
-/** Reads what the user picked as a model: a model.json, its folder, or a Keras file. Returns the model and the file to remember. */
+/** Reads what the user picked as a model: a model.json, its folder, or a single-file model. Returns the model and the path to remember. */
 export async function readModelAt(
   path: string,
   limits: FileLimits = DEFAULT_LIMITS,
@@ -243,30 +365,34 @@ export async function readModelAt(
     throw new Error(`${path}: not found`);
   }
   if (info.isDirectory()) {
-    const json = join(path, 'model.json');
-    try {
-      await stat(json);
-    } catch {
-      throw new Error(`${path}: this folder has no model.json (to open images, choose or drop the images themselves)`);
+    const names = await readdir(path);
+    if (names.includes('model.json')) {
+      const json = join(path, 'model.json');
+      return { model: await readModelFolder(json, limits), recentPath: json };
     }
-    return { model: await readModelFolder(json, limits), recentPath: json };
+    const single = names.filter((n) => (MODEL_FILE_EXTENSIONS as readonly string[]).includes(extensionOf(n)));
+    if (single.length === 1) {
+      const file = join(path, single[0]);
+      return { model: await readModelFile(file, limits), recentPath: file };
+    }
+    throw new Error(
+      single.length > 1
+        ? `${path}: this folder holds several models (${single.join(', ')}); choose one of them`
+        : `${path}: this folder has no model.json or model file (to open images, choose the images themselves)`,
+    );
   }
   const ext = extensionOf(path);
-  if ((KERAS_EXTENSIONS as readonly string[]).includes(ext))
-    return { model: await readKerasFile(path, limits), recentPath: path };
+  if ((MODEL_FILE_EXTENSIONS as readonly string[]).includes(ext))
+    return { model: await readModelFile(path, limits), recentPath: path };
   if (ext === 'json') return { model: await readModelFolder(path, limits), recentPath: path };
-  throw new Error(`${path}: not a model (expected a TensorFlow.js model.json, its folder, or a Keras .h5/.keras file)`);
-}
-
-function isModelPath(path: string, isDir: boolean): boolean {
-  const ext = extensionOf(path);
-  return isDir || ext === 'json' || (KERAS_EXTENSIONS as readonly string[]).includes(ext);
+  throw new Error(
+    `${path}: not a model (expected a TensorFlow.js model.json or its folder, a Keras .h5/.hdf5/.keras file or an ONNX .onnx file)`,
+  );
 }
 
 /**
- * Reads the files of the dialogs, drops and recent entries, and remembers each success in the recent
- * list. Only paths the user chose reach it: dialog results, dropped paths (from `webUtils.getPathForFile`
- * in the preload) and recent entries looked up by id.
+ * Reads the files of the dialogs and Recent entries, and remembers each success in the Recent list. Only
+ * paths the user chose reach it: dialog results, and Recent entries main recorded, looked up by id.
  */
 export class FileService {
   constructor(
@@ -298,64 +424,27 @@ export class FileService {
     return opened;
   }
 
-  /** File ▸ Open Model…: a model.json (or, on macOS, its folder) or a Keras file; null when cancelled. */
+  /**
+   * File ▸ Open Model…: a model.json (or, on macOS, its folder), a Keras .h5/.hdf5/.keras or an ONNX file;
+   * null when cancelled. The side files the format needs come along (see readModelFile).
+   */
   async openModelDialog(parent: BaseWindow | null): Promise<ModelFilesPayload | null> {
     const options: OpenDialogOptions = {
       title: 'Open Model',
       // Only macOS can pick files and folders in one dialog; elsewhere openDirectory would hide the files.
       properties: this.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile'],
-      filters: [{ name: 'Models (model.json, Keras)', extensions: ['json', ...KERAS_EXTENSIONS] }],
+      filters: [
+        { name: 'Models (model.json, Keras, ONNX)', extensions: ['json', ...MODEL_FILE_EXTENSIONS] },
+        { name: 'TensorFlow.js (model.json)', extensions: ['json'] },
+        { name: 'Keras (.h5, .hdf5, .keras)', extensions: ['h5', 'hdf5', 'keras'] },
+        { name: 'ONNX (.onnx)', extensions: ['onnx'] },
+      ],
     };
     const result = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
     if (result.canceled || result.filePaths.length === 0) return null;
     const { model, recentPath } = await readModelAt(result.filePaths[0], this.limits);
     this.state.addRecent('model', model.name, recentPath);
     return model;
-  }
-
-  /**
-   * Reads dropped files: if one of them is a model (model.json, a folder holding one, a Keras file) the
-   * result is that model; otherwise every dropped image. Problems with single files are reported by name
-   * in `errors`; nothing but the dropped files (and a dropped model's own weight files) is read.
-   */
-  async readDropped(paths: readonly string[]): Promise<ReadDroppedResult> {
-    const errors: string[] = [];
-    const kinds = await Promise.all(
-      paths.map(async (p) => {
-        if (!isAbsolute(p)) return { path: p, error: `${p}: not an absolute path` };
-        try {
-          const info = await stat(p);
-          return { path: p, isDir: info.isDirectory() };
-        } catch {
-          return { path: p, error: `${p}: not found` };
-        }
-      }),
-    );
-    for (const k of kinds) if ('error' in k && k.error) errors.push(k.error);
-    const present = kinds.filter((k): k is { path: string; isDir: boolean } => !('error' in k));
-    const models = present.filter((k) => isModelPath(k.path, k.isDir));
-    for (const m of models) {
-      try {
-        const { model, recentPath } = await readModelAt(m.path, this.limits);
-        this.state.addRecent('model', model.name, recentPath);
-        const others = present.filter((k) => k !== m && !isShardOf(k.path, model, recentPath));
-        for (const o of others) errors.push(`${o.path}: ignored; a model was dropped with it`);
-        return { kind: 'model', model, errors };
-      } catch (err) {
-        errors.push((err as Error).message);
-      }
-    }
-    const files: OpenedFile[] = [];
-    for (const k of present) {
-      if (models.includes(k)) continue;
-      try {
-        files.push(await readImageFile(k.path, this.limits));
-        this.state.addRecent('image', basename(k.path), k.path);
-      } catch (err) {
-        errors.push((err as Error).message);
-      }
-    }
-    return { kind: 'images', files, errors };
   }
 
   /** Reopens a recent entry by id; a missing entry or file gives `{ kind: 'missing' }` (and leaves the list). */
@@ -377,10 +466,4 @@ export class FileService {
     this.state.addRecent('model', model.name, recentPath);
     return { kind: 'model', model };
   }
-}
-
-/** Was `path` (dropped alongside a model.json) one of that model's own files? Then it is not an error. */
-function isShardOf(path: string, model: ModelFilesPayload, modelJson: string): boolean {
-  const folder = dirname(resolve(modelJson));
-  return model.files.some((f) => resolve(folder, f.path) === resolve(path));
 }

@@ -1,12 +1,14 @@
 /**
  * Supervision of the hidden inference window (STYLE.md #7; Electron's "worker process" pattern): the
- * window runs the engine's Web Worker; main waits for its ready handshake, then gives each UI connection
- * one end of a fresh MessageChannelMain and the inference window the other. If the window's process dies,
- * hangs or reports a fatal error, it is replaced (with backoff, up to a limit), every UI gets a new port,
- * and the UI hears about each step through `engine:status`.
+ * window runs the engine's Web Worker; main waits for its ready handshake, then gives each engine client
+ * one end of a fresh MessageChannelMain and the inference window the other. A client is one
+ * `connectEngine()` of a renderer's bridge (the main view, each Compare session, …), named by the
+ * renderer's own client id; the port main sends it carries that id, so the bridge hands it to the right
+ * client. If the window's process dies, hangs or reports a fatal error, it is replaced (with backoff, up
+ * to a limit), every live client gets a new port, and each UI hears about each step through `engine:status`.
  */
 import { MessageChannelMain, type BrowserWindow, type MessagePortMain } from 'electron';
-import { InferenceChannel, Push, type EngineStatus } from '../preload/contract';
+import { InferenceChannel, Push, type EnginePortMessage, type EngineStatus } from '../preload/contract';
 import { createHardenedWindow } from './windows';
 
 /** A UI window's webContents, as far as the host needs it. */
@@ -15,6 +17,15 @@ export interface UiClient {
   isDestroyed(): boolean;
   send(channel: string, ...args: unknown[]): void;
   postMessage(channel: string, message: unknown, transfer?: MessagePortMain[]): void;
+}
+
+/** Most engine clients one renderer may hold at once (each is a port into the engine worker). */
+export const MAX_CLIENTS_PER_RENDERER = 32;
+
+/** One renderer and the ids of its engine clients. */
+interface UiEntry {
+  contents: UiClient;
+  clientIds: Set<number>;
 }
 
 /** Options of {@link InferenceHost}. */
@@ -43,12 +54,15 @@ export class InferenceHost {
   private win: BrowserWindow | null = null;
   /** Bumped whenever a window is retired, so late events from an old window are ignored. */
   private generation = 0;
+  /** Number of the current (or next) inference window: tags its ports so a stale restart request can be told apart. */
+  private engineId = 0;
   private state: HostState = 'idle';
   private status: EngineStatus = { state: 'starting' };
   private restarts = 0;
-  private readonly clients = new Map<number, UiClient>();
-  /** UI clients that asked for a port while the engine was not ready. */
-  private readonly pending = new Set<number>();
+  /** Renderers by webContents id, with their live engine clients. */
+  private readonly uis = new Map<number, UiEntry>();
+  /** `${webContentsId}:${clientId}` of clients waiting for a port (asked while the engine was not ready). */
+  private readonly pending = new Set<string>();
   private readyTimer: ReturnType<typeof setTimeout> | null = null;
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private stableTimer: ReturnType<typeof setTimeout> | null = null;
@@ -88,21 +102,48 @@ export class InferenceHost {
   }
 
   /**
-   * A UI wants a port to the engine: it gets one now when the engine is ready, else as soon as it is.
-   * The UI is remembered, so after every restart it gets a new port unasked.
+   * Engine client `clientId` of a renderer wants a port to the engine: it gets one now when the engine is
+   * ready, else as soon as it is. The client is remembered, so after every restart it gets a new port
+   * unasked, until it is released or its renderer goes. Asking again for a known client gives it a new
+   * port (the old one is the renderer's to close). Throws when the renderer already holds
+   * {@link MAX_CLIENTS_PER_RENDERER} clients.
    */
-  connect(client: UiClient): void {
+  connect(contents: UiClient, clientId = 0): void {
     if (this.state === 'stopped') return;
-    this.clients.set(client.id, client);
-    client.send(Push.engineStatus, this.currentStatus);
-    if (this.state === 'ready') this.wire(client);
-    else this.pending.add(client.id);
+    let entry = this.uis.get(contents.id);
+    if (!entry) {
+      entry = { contents, clientIds: new Set() };
+      this.uis.set(contents.id, entry);
+    }
+    entry.contents = contents;
+    if (!entry.clientIds.has(clientId) && entry.clientIds.size >= MAX_CLIENTS_PER_RENDERER) {
+      throw new Error(
+        `too many engine connections (${MAX_CLIENTS_PER_RENDERER}) from one window; release unused ones first`,
+      );
+    }
+    entry.clientIds.add(clientId);
+    contents.send(Push.engineStatus, this.currentStatus);
+    if (this.state === 'ready') this.wire(entry, clientId);
+    else this.pending.add(key(contents.id, clientId));
   }
 
-  /** Forgets a UI (its window closed). */
-  disconnect(clientId: number): void {
-    this.clients.delete(clientId);
-    this.pending.delete(clientId);
+  /** Forgets one engine client: it gets no more ports (restarts included). */
+  release(contentsId: number, clientId: number): void {
+    this.uis.get(contentsId)?.clientIds.delete(clientId);
+    this.pending.delete(key(contentsId, clientId));
+  }
+
+  /** Forgets a renderer and all its clients (its window closed or its process is gone). */
+  disconnect(contentsId: number): void {
+    const entry = this.uis.get(contentsId);
+    if (!entry) return;
+    for (const id of entry.clientIds) this.pending.delete(key(contentsId, id));
+    this.uis.delete(contentsId);
+  }
+
+  /** The live clients, as `[webContentsId, clientId]` pairs (for tests and logs). */
+  get liveClients(): [number, number][] {
+    return [...this.uis].flatMap(([cid, e]) => [...e.clientIds].map((id): [number, number] => [cid, id]));
   }
 
   /** `inference:ready` from the inference window. */
@@ -116,9 +157,10 @@ export class InferenceHost {
     this.log(`engine ready${backend ? ` (backend ${backend})` : ''}`);
     const waiting = [...this.pending];
     this.pending.clear();
-    for (const id of waiting) {
-      const client = this.clients.get(id);
-      if (client) this.wire(client);
+    for (const k of waiting) {
+      const [contentsId, clientId] = k.split(':').map(Number);
+      const entry = this.uis.get(contentsId);
+      if (entry?.clientIds.has(clientId)) this.wire(entry, clientId);
     }
     this.announce({ state: 'ready' });
     const gen = this.generation;
@@ -137,15 +179,28 @@ export class InferenceHost {
     this.failed(this.generation, `engine failed: ${reason}`);
   }
 
-  /** The UI asked for a restart (e.g. after it could not recover a lost WebGL context): start over now. */
-  restart(reason = 'restart requested'): void {
-    if (this.state === 'stopped') return;
+  /** Number of the current engine (the `engine` of the ports main sends). */
+  get currentEngine(): number {
+    return this.engineId;
+  }
+
+  /**
+   * The UI asked for a restart (a hung engine, a lost WebGL context it could not survive): start over now.
+   * With `engine`, only if that is still the current engine — a second client that saw the same hang
+   * must not kill the fresh one. Returns whether it restarted.
+   */
+  restart(reason = 'restart requested', engine?: number): boolean {
+    if (this.state === 'stopped') return false;
+    if (engine !== undefined && engine !== this.engineId) {
+      this.log(`ignored a restart request for engine ${engine} (now ${this.engineId}): ${reason}`);
+      return false;
+    }
     this.retire();
     this.restarts = 0;
-    this.pending.clear();
-    for (const id of this.clients.keys()) this.pending.add(id);
+    this.pendAll();
     this.announce({ state: 'restarting', reason, attempt: 1 });
     this.spawn();
+    return true;
   }
 
   /** Shuts the engine down for good (app quit). Later events from the window are ignored. */
@@ -153,13 +208,20 @@ export class InferenceHost {
     this.state = 'stopped';
     this.retire();
     this.clearTimer('restartTimer');
-    this.clients.clear();
+    this.uis.clear();
     this.pending.clear();
+  }
+
+  /** Every live client will get a new port once the next engine is ready. */
+  private pendAll(): void {
+    this.pending.clear();
+    for (const [contentsId, clientId] of this.liveClients) this.pending.add(key(contentsId, clientId));
   }
 
   private spawn(): void {
     this.clearTimer('restartTimer');
     const gen = ++this.generation;
+    this.engineId += 1;
     this.state = 'starting';
     const win = createHardenedWindow({
       preload: this.options.preload,
@@ -192,8 +254,9 @@ export class InferenceHost {
     }, this.readyTimeoutMs);
   }
 
-  /** Gives one UI a new port to the engine: port1 to the inference page, port2 to the UI. */
-  private wire(client: UiClient): void {
+  /** Gives one client a new port to the engine: port1 to the inference page, port2 to the client's renderer. */
+  private wire(entry: UiEntry, clientId: number): void {
+    const client = entry.contents;
     if (client.isDestroyed()) {
       this.disconnect(client.id);
       return;
@@ -207,14 +270,21 @@ export class InferenceHost {
       this.failed(this.generation, `could not send a port to the engine (${(err as Error).message})`);
       return;
     }
-    client.postMessage(Push.enginePort, null, [port2]);
+    const message: EnginePortMessage = { clientId, engine: this.engineId };
+    try {
+      client.postMessage(Push.enginePort, message, [port2]);
+    } catch (err) {
+      // The renderer went away between the check and the post: forget it, the engine is fine.
+      this.log(`could not send a port to webContents ${client.id} (${(err as Error).message})`);
+      this.disconnect(client.id);
+    }
   }
 
   private failed(gen: number, reason: string): void {
     if (gen !== this.generation || this.state === 'stopped' || this.state === 'failed') return;
     this.log(reason);
     this.retire();
-    for (const id of this.clients.keys()) this.pending.add(id);
+    this.pendAll();
     this.restarts += 1;
     if (this.restarts > this.maxRestarts) {
       this.state = 'failed';
@@ -244,12 +314,12 @@ export class InferenceHost {
 
   private announce(status: EngineStatus): void {
     this.status = status;
-    for (const [id, client] of this.clients) {
-      if (client.isDestroyed()) {
+    for (const [id, entry] of [...this.uis]) {
+      if (entry.contents.isDestroyed()) {
         this.disconnect(id);
         continue;
       }
-      client.send(Push.engineStatus, status);
+      entry.contents.send(Push.engineStatus, status);
     }
   }
 
@@ -258,4 +328,8 @@ export class InferenceHost {
     if (timer) clearTimeout(timer);
     this[name] = null;
   }
+}
+
+function key(contentsId: number, clientId: number): string {
+  return `${contentsId}:${clientId}`;
 }

@@ -164,7 +164,8 @@ export function baseHeaders(contentType: string): Record<string, string> {
   return {
     'Content-Type': contentType,
     'X-Content-Type-Options': 'nosniff',
-    // Cross-origin isolation (SharedArrayBuffer for multi-threaded wasm).
+    // Cross-origin isolation: our pages get a browsing-context group of their own and load nothing
+    // cross-origin (it would also allow SharedArrayBuffer, which the single-threaded wasm build does not need).
     'Cross-Origin-Opener-Policy': 'same-origin',
     'Cross-Origin-Embedder-Policy': 'require-corp',
     'Cross-Origin-Resource-Policy': 'same-origin',

@@ -7,9 +7,6 @@ import { InferenceChannel, Invoke, type InvokeChannel } from '../preload/contrac
 
 /** Longest path we accept from a renderer (PATH_MAX on Linux). */
 export const MAX_PATH_LENGTH = 4096;
-/** Most files one drop may name. */
-export const MAX_DROPPED_PATHS = 64;
-
 /** An absolute-or-not file path string: non-empty, bounded, no NUL byte. */
 export const PathSchema = v.pipe(
   v.string('a path must be a string'),
@@ -29,16 +26,47 @@ export const RecentIdSchema = v.pipe(
   v.maxValue(Number.MAX_SAFE_INTEGER),
 );
 
-/** `ReadDroppedRequest`. */
-export const ReadDroppedSchema = v.strictObject(
+/** `EngineClientRequest`: `{ clientId }`, a positive 31-bit integer. */
+export const EngineClientSchema = v.strictObject(
   {
-    paths: v.pipe(
-      v.array(PathSchema, 'paths must be an array of strings'),
-      v.minLength(1, 'at least one dropped path is needed'),
-      v.maxLength(MAX_DROPPED_PATHS, `at most ${MAX_DROPPED_PATHS} files can be dropped at once`),
+    clientId: v.pipe(
+      v.number('clientId must be a number'),
+      v.integer('clientId must be an integer'),
+      v.minValue(1, 'clientId is at least 1'),
+      v.maxValue(2 ** 31 - 1, 'clientId is at most 2^31 - 1'),
     ),
   },
-  'expected { paths: string[] }',
+  'expected { clientId: number }',
+);
+
+/** `TransferChunkRequest`. */
+export const TransferChunkSchema = v.strictObject(
+  {
+    token: v.pipe(v.string('token must be a string'), v.uuid('token must be a transfer id')),
+    index: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)),
+    offset: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER)),
+  },
+  'expected { token, index, offset }',
+);
+
+/** `RestartEngineRequest`, or nothing. */
+export const RestartEngineSchema = v.optional(
+  v.strictObject(
+    {
+      reason: v.optional(
+        v.pipe(v.string('reason must be a string'), v.maxLength(500, 'reason is at most 500 characters')),
+      ),
+      engine: v.optional(
+        v.pipe(
+          v.number('engine must be a number'),
+          v.integer('engine must be an integer'),
+          v.minValue(1),
+          v.maxValue(2 ** 31 - 1),
+        ),
+      ),
+    },
+    'expected { reason?: string, engine?: number }',
+  ),
 );
 
 /** The payload schema of each invoke channel. Adding a channel to the contract without a schema fails to compile. */
@@ -47,10 +75,11 @@ export const InvokeSchemas = {
   [Invoke.openModelDialog]: NoPayload,
   [Invoke.recentList]: NoPayload,
   [Invoke.recentOpen]: RecentIdSchema,
-  [Invoke.readDropped]: ReadDroppedSchema,
+  [Invoke.readTransfer]: TransferChunkSchema,
   [Invoke.appInfo]: NoPayload,
-  [Invoke.restartEngine]: NoPayload,
-  [Invoke.connectEngine]: NoPayload,
+  [Invoke.restartEngine]: RestartEngineSchema,
+  [Invoke.connectEngine]: EngineClientSchema,
+  [Invoke.releaseEngine]: EngineClientSchema,
   [Invoke.engineStatus]: NoPayload,
 } satisfies Record<InvokeChannel, v.GenericSchema>;
 

@@ -10,16 +10,22 @@ export const Invoke = {
   openModelDialog: 'dialog:open-model',
   recentList: 'recent:list',
   recentOpen: 'recent:open',
-  /** Read files the user dropped on the window (paths from webUtils.getPathForFile). */
-  readDropped: 'file:read-dropped',
+  /**
+   * `TransferChunkRequest`: the next chunk of a large model file that an `openModelDialog` / `recentOpen`
+   * reply named by size (see WireModel); answered with an ArrayBuffer. The UI preload reassembles them.
+   */
+  readTransfer: 'file:read-transfer',
   appInfo: 'app:info',
   /** The UI asks main to restart the engine (e.g. after a lost WebGL context it could not survive). */
   restartEngine: 'engine:restart',
   /**
-   * The UI asks for a port to the engine; main answers with `Push.enginePort` as soon as the engine is
-   * ready (at once when it already is). After an engine restart main sends a new port unasked.
+   * One engine client of the UI (`{ clientId }`, chosen by the bridge) asks for a port of its own; main
+   * answers with `Push.enginePort` tagged with that id as soon as the engine is ready (at once when it
+   * already is). After an engine restart main sends every live client a new port unasked.
    */
   connectEngine: 'engine:connect',
+  /** `{ clientId }`: that client is done; main sends it no more ports. */
+  releaseEngine: 'engine:release',
   /** The engine's current status (so a listener that subscribes late still learns it). */
   engineStatus: 'engine:get-status',
 } as const;
@@ -27,7 +33,7 @@ export type InvokeChannel = (typeof Invoke)[keyof typeof Invoke];
 
 /** Channels main sends to the UI renderer. */
 export const Push = {
-  /** Carries a MessagePort (in `ports`) connected to the engine worker. */
+  /** Carries a MessagePort (in `ports`) connected to the engine worker; the message is an {@link EnginePortMessage}. */
   enginePort: 'engine:port',
   engineStatus: 'engine:status',
   menu: 'menu:command',
@@ -45,8 +51,37 @@ export const InferenceChannel = {
   fatal: 'inference:fatal',
 } as const;
 
-/** The name used by both preloads to forward a transferred port into the page (window.postMessage). */
+/**
+ * The name used by both preloads to forward a transferred port into the page (window.postMessage). The
+ * inference preload posts it as the message itself; the UI preload posts a {@link PagePortMessage}.
+ */
 export const PORT_MESSAGE = 'feature-map-explorer:engine-port';
+
+/** Payload of `engine:connect` and `engine:release`. */
+export interface EngineClientRequest {
+  /** Chosen by the renderer's bridge; unique among its live clients. */
+  clientId: number;
+}
+
+/** The message main sends with each engine port (`Push.enginePort`): whose port it is, to which engine. */
+export interface EnginePortMessage {
+  clientId: number;
+  /** Number of the engine (inference window) the port leads to; 1 for the first, +1 per restart. */
+  engine: number;
+}
+
+/** Payload of `engine:restart` (optional). */
+export interface RestartEngineRequest {
+  /** Why, for the status line and the log. */
+  reason?: string;
+  /** Restart only if this is still the current engine (see EnginePortMessage.engine). */
+  engine?: number;
+}
+
+/** What the UI preload posts into the page with a port: `{ type: PORT_MESSAGE, clientId }`. */
+export interface PagePortMessage extends EnginePortMessage {
+  type: typeof PORT_MESSAGE;
+}
 
 export interface OpenedFile {
   /** Base name only: renderers never see full paths of files they did not choose. */
@@ -68,18 +103,32 @@ export interface RecentEntry {
   openedAt: number;
 }
 
+/**
+ * How a model crosses IPC (main → UI preload): small files inline, large ones named by size and pulled
+ * in chunks under `transfer` (one reply is serialized whole, and very large replies fail). The preload
+ * turns it back into a ModelFilesPayload; the page never sees this shape.
+ */
+export interface WireModel {
+  name: string;
+  files: ({ path: string; bytes: ArrayBuffer } | { path: string; size: number })[];
+  transfer?: string;
+}
+
+/** `file:read-transfer` payload: file `index` of the model's list, from byte `offset`. */
+export interface TransferChunkRequest {
+  token: string;
+  index: number;
+  offset: number;
+}
+
+/** RecentOpenResult as it crosses IPC. */
+export type WireRecentOpenResult =
+  { kind: 'image'; files: OpenedFile[] } | { kind: 'model'; model: WireModel } | { kind: 'missing'; message: string };
+
 export type RecentOpenResult =
   | { kind: 'image'; files: OpenedFile[] }
   | { kind: 'model'; model: ModelFilesPayload }
   | { kind: 'missing'; message: string };
-
-export interface ReadDroppedRequest {
-  paths: string[];
-}
-
-export type ReadDroppedResult =
-  | { kind: 'images'; files: OpenedFile[]; errors: string[] }
-  | { kind: 'model'; model: ModelFilesPayload; errors: string[] };
 
 export interface AppInfo {
   name: string;
@@ -104,14 +153,17 @@ export interface ExplorerApi {
   openModelDialog(): Promise<ModelFilesPayload | null>;
   recentList(): Promise<RecentEntry[]>;
   recentOpen(id: number): Promise<RecentOpenResult>;
-  /** Full paths of dropped File objects, via webUtils.getPathForFile, read by main. */
-  readDropped(files: File[]): Promise<ReadDroppedResult>;
   appInfo(): Promise<AppInfo>;
-  restartEngine(): Promise<void>;
+  restartEngine(request?: RestartEngineRequest): Promise<void>;
   onEngineStatus(cb: (status: EngineStatus) => void): () => void;
   onMenu(cb: (command: MenuCommand) => void): () => void;
-  /** Ask main for an engine port (delivered through `window.postMessage(PORT_MESSAGE)`, see bridge/electron.ts). */
-  connectEngine?(): Promise<void>;
+  /**
+   * Ask main for an engine port for client `clientId` (delivered through `window.postMessage` as a
+   * {@link PagePortMessage}, see bridge/electron.ts); after each engine restart a new one comes unasked.
+   */
+  connectEngine(clientId: number): Promise<void>;
+  /** Client `clientId` is done: main sends it no more ports. */
+  releaseEngine(clientId: number): Promise<void>;
   /** The engine's current status. */
   engineStatus?(): Promise<EngineStatus>;
   /** File ▸ Recent ▸ <entry> was chosen; `id` is the entry to pass to `recentOpen`. */

@@ -1,10 +1,11 @@
 /**
  * The UI window's preload (sandboxed: it may only `require('electron')`). Exposes `window.explorer`, one
  * named function per contract message (STYLE.md #4) — never ipcRenderer itself — and forwards the engine
- * ports main sends into the page with `window.postMessage(PORT_MESSAGE, '*', [port])`, because
- * contextBridge cannot pass a MessagePort.
+ * ports main sends into the page with `window.postMessage({ type: PORT_MESSAGE, clientId }, '*', [port])`,
+ * because contextBridge cannot pass a MessagePort. No function takes a file path: files reach main only
+ * through its own dialogs and Recent entries.
  */
-import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {
   Invoke,
   PORT_MESSAGE,
@@ -12,7 +13,11 @@ import {
   type EngineStatus,
   type ExplorerApi,
   type MenuCommand,
-  type ReadDroppedResult,
+  type PagePortMessage,
+  type ModelFilesPayload,
+  type RestartEngineRequest,
+  type WireModel,
+  type WireRecentOpenResult,
 } from './contract';
 
 /** Subscribes `cb` to a push channel; the page gets only the payload, never the IPC event. */
@@ -24,36 +29,66 @@ function subscribe<T>(channel: string, cb: (payload: T) => void): () => void {
   };
 }
 
+/** Turns a model as it crossed IPC back into whole files, pulling the large ones from main in chunks. */
+async function assemble(wire: WireModel): Promise<ModelFilesPayload> {
+  const files: ModelFilesPayload['files'] = [];
+  for (const [index, f] of wire.files.entries()) {
+    if ('bytes' in f) {
+      files.push(f);
+      continue;
+    }
+    if (!wire.transfer) throw new Error(`${wire.name}: ${f.path} was not sent`);
+    const bytes = new Uint8Array(f.size);
+    for (let offset = 0; offset < f.size;) {
+      const reply: ArrayBuffer | ArrayBufferView = await ipcRenderer.invoke(Invoke.readTransfer, {
+        token: wire.transfer,
+        index,
+        offset,
+      });
+      const chunk = ArrayBuffer.isView(reply)
+        ? new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength)
+        : new Uint8Array(reply);
+      if (chunk.byteLength === 0 || offset + chunk.byteLength > f.size)
+        throw new Error(`${wire.name}: ${f.path} arrived with the wrong size`);
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    files.push({ path: f.path, bytes: bytes.buffer });
+  }
+  return { name: wire.name, files };
+}
+
 const explorer: ExplorerApi = {
   openImageDialog: () => ipcRenderer.invoke(Invoke.openImageDialog),
-  openModelDialog: () => ipcRenderer.invoke(Invoke.openModelDialog),
+  async openModelDialog() {
+    const wire: WireModel | null = await ipcRenderer.invoke(Invoke.openModelDialog);
+    return wire && assemble(wire);
+  },
   recentList: () => ipcRenderer.invoke(Invoke.recentList),
-  recentOpen: (id: number) => ipcRenderer.invoke(Invoke.recentOpen, id),
-  async readDropped(files: File[]): Promise<ReadDroppedResult> {
-    // Only real files from a drop or a file input have a path; main reads exactly these.
-    const paths: string[] = [];
-    const errors: string[] = [];
-    for (const file of files) {
-      const path = webUtils.getPathForFile(file);
-      if (path) paths.push(path);
-      else errors.push(`${file.name}: not a file on disk; it cannot be opened from here`);
-    }
-    if (paths.length === 0) return { kind: 'images', files: [], errors };
-    const result: ReadDroppedResult = await ipcRenderer.invoke(Invoke.readDropped, { paths });
-    return { ...result, errors: [...errors, ...result.errors] };
+  async recentOpen(id: number) {
+    const result: WireRecentOpenResult = await ipcRenderer.invoke(Invoke.recentOpen, id);
+    return result?.kind === 'model' ? { kind: 'model', model: await assemble(result.model) } : result;
   },
   appInfo: () => ipcRenderer.invoke(Invoke.appInfo),
-  restartEngine: () => ipcRenderer.invoke(Invoke.restartEngine),
-  connectEngine: () => ipcRenderer.invoke(Invoke.connectEngine),
+  restartEngine: (request?: RestartEngineRequest) =>
+    request === undefined
+      ? ipcRenderer.invoke(Invoke.restartEngine)
+      : ipcRenderer.invoke(Invoke.restartEngine, request),
+  connectEngine: (clientId: number) => ipcRenderer.invoke(Invoke.connectEngine, { clientId }),
+  releaseEngine: (clientId: number) => ipcRenderer.invoke(Invoke.releaseEngine, { clientId }),
   engineStatus: () => ipcRenderer.invoke(Invoke.engineStatus),
   onEngineStatus: (cb: (status: EngineStatus) => void) => subscribe(Push.engineStatus, cb),
   onMenu: (cb: (command: MenuCommand) => void) => subscribe(Push.menu, cb),
   onOpenRecent: (cb: (id: number) => void) => subscribe(Push.openRecent, cb),
 };
 
-ipcRenderer.on(Push.enginePort, (event) => {
-  // event.ports holds the transferred port; the page takes it from the message event (bridge/electron.ts).
-  if (event.ports.length > 0) window.postMessage(PORT_MESSAGE, '*', [...event.ports]);
+ipcRenderer.on(Push.enginePort, (event, message: unknown) => {
+  // event.ports holds the transferred port; the page takes it from the message event (bridge/electron.ts),
+  // together with the id of the client it is for.
+  const { clientId, engine } = (message ?? {}) as { clientId?: unknown; engine?: unknown };
+  if (event.ports.length === 0 || typeof clientId !== 'number' || typeof engine !== 'number') return;
+  const data: PagePortMessage = { type: PORT_MESSAGE, clientId, engine };
+  window.postMessage(data, '*', [...event.ports]);
 });
 
 contextBridge.exposeInMainWorld('explorer', explorer);

@@ -13,6 +13,7 @@ import {
   FakeWebContents,
   ipcMain,
   Menu,
+  dialog,
   protocol,
   resetFakes,
   session,
@@ -153,7 +154,7 @@ describe('ExplorerApp', () => {
   it('wires the UI to the engine after the ready handshake, through validated IPC', async () => {
     const { ui, inference } = startApp();
     await Promise.resolve();
-    await ipcMain.invoke(Invoke.connectEngine, eventFrom(ui.webContents));
+    await ipcMain.invoke(Invoke.connectEngine, eventFrom(ui.webContents), { clientId: 1 });
     expect(FakeMessageChannelMain.created).toHaveLength(0);
     await expect(ipcMain.invoke(Invoke.engineStatus, eventFrom(ui.webContents))).resolves.toEqual({
       state: 'starting',
@@ -165,7 +166,9 @@ describe('ExplorerApp', () => {
     expect(inference.webContents.posted).toEqual([
       { channel: InferenceChannel.port, message: null, transfer: [port1] },
     ]);
-    expect(ui.webContents.posted).toEqual([{ channel: Push.enginePort, message: null, transfer: [port2] }]);
+    expect(ui.webContents.posted).toEqual([
+      { channel: Push.enginePort, message: { clientId: 1, engine: 1 }, transfer: [port2] },
+    ]);
     expect(ui.webContents.sent.filter((s) => s.channel === Push.engineStatus).at(-1)!.args[0]).toEqual({
       state: 'ready',
     });
@@ -207,14 +210,15 @@ describe('ExplorerApp', () => {
     expect(ui.webContents.sent.at(-1)).toEqual({ channel: Push.menu, args: ['open-image'] });
 
     const builds = Menu.buildFromTemplate.mock.calls.length;
-    const dropped = join(dir, 'dropped-model');
+    const dropped = join(dir, 'chosen-model');
     mkdirSync(dropped);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dropped, 'model.json'), '{"modelTopology":{}}');
-    await ipcMain.invoke(Invoke.readDropped, eventFrom(ui.webContents), { paths: [dropped] });
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [join(dropped, 'model.json')] });
+    await ipcMain.invoke(Invoke.openModelDialog, eventFrom(ui.webContents));
     expect(Menu.buildFromTemplate.mock.calls.length).toBe(builds + 1);
     const recent = file().find((i) => i.label === 'Recent')!.submenu as MenuItemConstructorOptions[];
-    expect(recent[0].label).toBe('Model: dropped-model');
+    expect(recent[0].label).toBe('Model: chosen-model');
     (recent[0].click as unknown as () => void)();
     expect(ui.webContents.sent.at(-1)!.channel).toBe(Push.openRecent);
     expect(typeof ui.webContents.sent.at(-1)!.args[0]).toBe('number');

@@ -34,14 +34,20 @@ interface BridgeUnderTest {
   onMenu(cb: (command: MenuCommand) => void): () => void;
   onOpenRecent?(cb: (id: number) => void): () => void;
 }
+interface PortUnderTest {
+  postMessage(message: unknown, transfer?: unknown[]): void;
+  addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+  removeEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
+  close?(): void;
+}
 let createElectronBridge: (target: Window) => BridgeUnderTest;
-let hasExplorer: (target: Window) => boolean;
+let hostError: (service: string, err: unknown) => Error & { service: string; detail: string; fileName: string | null };
 beforeAll(async () => {
   const mod = (await import(/* @vite-ignore */ resolve(RENDERER, 'bridge/electron.ts'))) as {
     createElectronBridge: typeof createElectronBridge;
-    hasExplorer: typeof hasExplorer;
+    hostError: typeof hostError;
   };
-  ({ createElectronBridge, hasExplorer } = mod);
+  ({ createElectronBridge, hostError } = mod);
 });
 
 type Listener = (event: { source: unknown; data: unknown; ports: unknown[] }) => void;
@@ -215,10 +221,10 @@ describe('Electron bridge', () => {
       openModelDialog: vi.fn(async () => null),
       recentList: vi.fn(async () => []),
       recentOpen: vi.fn(async (id: number) => ({ kind: 'missing' as const, message: `no ${id}` })),
-      readDropped: vi.fn(),
       appInfo: vi.fn(),
-      restartEngine: vi.fn(async () => {}),
-      connectEngine: vi.fn(async () => {}),
+      restartEngine: vi.fn(async (_request?: { reason?: string; engine?: number }) => {}),
+      connectEngine: vi.fn(async (_clientId: number) => {}),
+      releaseEngine: vi.fn(async (_clientId: number) => {}),
       engineStatus: vi.fn(async (): Promise<EngineStatus> => ({ state: 'starting' })),
       onEngineStatus: vi.fn((cb: (s: EngineStatus) => void) => {
         statusListener = cb;
@@ -229,66 +235,184 @@ describe('Electron bridge', () => {
     };
     return { api, pushStatus: (s: EngineStatus) => statusListener?.(s) };
   }
-  const fakePort = (name: string) => ({ name, start: vi.fn(), close: vi.fn() });
+  const channels: MessageChannel[] = [];
+  /** A real channel: the bridge gets port1, the test plays the engine on port2. */
+  const channel = () => {
+    const c = new MessageChannel();
+    channels.push(c);
+    return c;
+  };
+  const portFor = (clientId: number, engine = 1) => ({ type: PORT_MESSAGE, clientId, engine });
+  const nextMessage = (port: PortUnderTest) =>
+    new Promise<unknown>((resolve) => {
+      const l = (ev: { data: unknown }) => {
+        port.removeEventListener('message', l);
+        resolve(ev.data);
+      };
+      port.addEventListener('message', l);
+    });
 
   let win: FakeWindow;
   beforeEach(() => {
     win = new FakeWindow();
   });
+  afterEach(() => {
+    for (const c of channels.splice(0)) {
+      c.port1.close();
+      c.port2.close();
+    }
+  });
 
   it('needs the preload', () => {
-    expect(hasExplorer(win as unknown as Window)).toBe(false);
     expect(() => createElectronBridge(win as unknown as Window)).toThrow(/window.explorer is missing/);
   });
 
-  it('asks main for a port and resolves with the one the preload forwards', async () => {
+  it('asks main for a new port per client and hands each port to the client it is tagged for', async () => {
     const { api } = fakeApi();
     win.explorer = api as unknown as ExplorerApi;
-    expect(hasExplorer(win as unknown as Window)).toBe(true);
     const bridge = createElectronBridge(win as unknown as Window);
     expect(bridge.kind).toBe('electron');
     expect(bridge.resourcesBase).toBe('app://explorer/');
-    const pending = bridge.connectEngine();
+    const first = bridge.connectEngine();
     const second = bridge.connectEngine();
-    expect(api.connectEngine).toHaveBeenCalledTimes(1);
-    win.deliver(PORT_MESSAGE, [fakePort('spoofed')], { another: 'frame' });
-    win.deliver('not the port message', [fakePort('other')]);
-    const port = fakePort('engine-1');
-    win.deliver(PORT_MESSAGE, [port]);
-    await expect(pending).resolves.toBe(port);
-    await expect(second).resolves.toBe(port);
-    expect(port.start).toHaveBeenCalled();
+    expect(api.connectEngine.mock.calls).toEqual([[1], [2]]);
+    // Spoofed, malformed and untagged messages are ignored.
+    win.deliver(portFor(1), [channel().port1], { another: 'frame' });
+    win.deliver(PORT_MESSAGE, [channel().port1]);
+    win.deliver({ type: PORT_MESSAGE, clientId: '1', engine: 1 }, [channel().port1]);
+    win.deliver({ type: PORT_MESSAGE, clientId: 1 }, [channel().port1]);
+    const c2 = channel();
+    const c1 = channel();
+    win.deliver(portFor(2), [c2.port1]);
+    win.deliver(portFor(1), [c1.port1]);
+    const [p1, p2] = (await Promise.all([first, second])) as PortUnderTest[];
+    expect(p1).not.toBe(p2);
+    const got1 = nextMessage(p1);
+    const got2 = nextMessage(p2);
+    c1.port2.postMessage('to one');
+    c2.port2.postMessage('to two');
+    expect(await got1).toBe('to one');
+    expect(await got2).toBe('to two');
   });
 
-  it('after a restart, the next connectEngine gets the new port main sent unasked', async () => {
+  it('after a restart, a fresh port for a client goes behind that client; the old one is closed', async () => {
     const { api } = fakeApi();
     win.explorer = api as unknown as ExplorerApi;
     const bridge = createElectronBridge(win as unknown as Window);
-    const first = bridge.connectEngine();
-    win.deliver(PORT_MESSAGE, [fakePort('engine-1')]);
-    await first;
-    const stale = fakePort('engine-2');
-    const newest = fakePort('engine-3');
-    win.deliver(PORT_MESSAGE, [stale]);
-    win.deliver(PORT_MESSAGE, [newest]);
-    expect(stale.close).toHaveBeenCalled();
-    await expect(bridge.connectEngine()).resolves.toBe(newest);
-    expect(api.connectEngine).toHaveBeenCalledTimes(1);
-    // With no fresh port left, the next call asks main again.
-    const next = bridge.connectEngine();
-    expect(api.connectEngine).toHaveBeenCalledTimes(2);
-    const fourth = fakePort('engine-4');
-    win.deliver(PORT_MESSAGE, [fourth]);
-    await expect(next).resolves.toBe(fourth);
+    const pending = bridge.connectEngine();
+    const before = channel();
+    win.deliver(portFor(1), [before.port1]);
+    const port = (await pending) as PortUnderTest;
+    // Its EngineClient's listener: while one is attached the client is live.
+    port.addEventListener('message', () => {});
+    const closed = vi.spyOn(before.port1, 'close');
+    const after = channel();
+    win.deliver(portFor(1), [after.port1]);
+    expect(closed).toHaveBeenCalled();
+    const reply = nextMessage(port);
+    after.port2.postMessage('from the new engine');
+    expect(await reply).toBe('from the new engine');
+    const request = new Promise((resolve) => after.port2.addEventListener('message', (e) => resolve(e.data)));
+    after.port2.start();
+    port.postMessage({ type: 'hello' });
+    expect(await request).toEqual({ type: 'hello' });
   });
 
-  it('rejects waiting callers when the engine has failed for good', async () => {
+  it('restartEngine names the engine the port leads to, so main can ignore a stale request', async () => {
+    const { api } = fakeApi();
+    win.explorer = api as unknown as ExplorerApi;
+    const bridge = createElectronBridge(win as unknown as Window) as BridgeUnderTest & {
+      restartEngine(reason: string, port?: unknown): Promise<void>;
+    };
+    const pending = bridge.connectEngine();
+    win.deliver(portFor(1, 4), [channel().port1]);
+    const port = await pending;
+    await bridge.restartEngine('the engine stopped answering', port);
+    expect(api.restartEngine).toHaveBeenLastCalledWith({ reason: 'the engine stopped answering', engine: 4 });
+    await bridge.restartEngine('x'.repeat(600));
+    expect(api.restartEngine).toHaveBeenLastCalledWith({ reason: 'x'.repeat(500) });
+    api.restartEngine.mockRejectedValueOnce(new Error("Error invoking remote method 'engine:restart': Error: boom"));
+    await expect(bridge.restartEngine('r')).rejects.toThrow('Restarting the engine failed: boom');
+  });
+
+  it('releases a client once its last listener goes, and closes ports that arrive for it later', async () => {
+    const { api } = fakeApi();
+    win.explorer = api as unknown as ExplorerApi;
+    const bridge = createElectronBridge(win as unknown as Window);
+    const pending = bridge.connectEngine();
+    win.deliver(portFor(1), [channel().port1]);
+    const port = (await pending) as PortUnderTest;
+    const listener = vi.fn();
+    port.addEventListener('message', listener);
+    // Swapping a listener within one task keeps the connection.
+    port.removeEventListener('message', listener);
+    port.addEventListener('message', listener);
+    await tick();
+    expect(api.releaseEngine).not.toHaveBeenCalled();
+    port.removeEventListener('message', listener);
+    await tick();
+    expect(api.releaseEngine).toHaveBeenCalledWith(1);
+    const late = channel();
+    const closed = vi.spyOn(late.port1, 'close');
+    win.deliver(portFor(1), [late.port1]);
+    expect(closed).toHaveBeenCalled();
+    expect(() => port.postMessage('x')).toThrow(/engine client 1 is closed/);
+  });
+
+  it('rejects waiting clients when the engine has failed for good, and when main refuses', async () => {
     const { api, pushStatus } = fakeApi();
     win.explorer = api as unknown as ExplorerApi;
     const bridge = createElectronBridge(win as unknown as Window);
     const pending = bridge.connectEngine();
     pushStatus({ state: 'failed', reason: 'the engine process is gone (oom); gave up after 3 restarts' });
-    await expect(pending).rejects.toThrow('The engine could not be started: the engine process is gone (oom)');
+    await expect(pending).rejects.toThrow(
+      'Connecting to the engine failed: the engine could not be started: the engine process is gone (oom)',
+    );
+    expect(api.releaseEngine).toHaveBeenCalledWith(1);
+    api.connectEngine.mockRejectedValueOnce(
+      new Error(
+        "Error invoking remote method 'engine:connect': Error: too many engine connections (32) from one window",
+      ),
+    );
+    await expect(bridge.connectEngine()).rejects.toThrow(
+      'Connecting to the engine failed: too many engine connections (32) from one window',
+    );
+  });
+
+  it('turns every rejection from main into an error naming the file and the reason', async () => {
+    const { api } = fakeApi();
+    win.explorer = api as unknown as ExplorerApi;
+    const bridge = createElectronBridge(win as unknown as Window);
+    api.openModelDialog.mockRejectedValueOnce(
+      new Error(
+        'Error invoking remote method \'dialog:open-model\': Error: /home/u/m/model.json: weight file ".ssh/id_rsa" is in a subfolder',
+      ),
+    );
+    const err = (await bridge.openModel().then(
+      () => null,
+      (e: unknown) => e,
+    )) as ReturnType<typeof hostError>;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toBe('Open Model failed: /home/u/m/model.json: weight file ".ssh/id_rsa" is in a subfolder');
+    expect(err.fileName).toBe('model.json');
+    expect(err.service).toBe('Open Model');
+    api.openImageDialog.mockRejectedValueOnce(
+      new Error("Error invoking remote method 'dialog:open-image': Error: C:\\Users\\u\\cat.png: not found"),
+    );
+    await expect(bridge.openImages()).rejects.toMatchObject({
+      message: 'Open Image failed: C:\\Users\\u\\cat.png: not found',
+      fileName: 'cat.png',
+    });
+    api.recentOpen.mockRejectedValueOnce('plain string');
+    await expect(bridge.openRecent(2)).rejects.toThrow('Open Recent failed: plain string');
+    api.recentList.mockRejectedValueOnce(
+      new Error("Error invoking remote method 'recent:list': IpcRejection: recent:list: bad payload"),
+    );
+    await expect(bridge.recent()).rejects.toMatchObject({
+      message: 'Reading the Recent list failed: recent:list: bad payload',
+      fileName: null,
+    });
+    expect(hostError('X', new Error('')).message).toBe('X failed: unknown error');
   });
 
   it('replays the current status to a late subscriber and delegates host services', async () => {

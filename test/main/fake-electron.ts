@@ -18,8 +18,14 @@ export class FakeFrame {
   ) {}
 }
 
+/** What a test may do with each send / post a webContents receives (deliver it to a fake renderer). */
+export type ContentsHook = (contents: FakeWebContents, channel: string, message: unknown, transfer: unknown[]) => void;
+
 /** A webContents: emits the events the code listens to and records sends, posts and handlers. */
 export class FakeWebContents extends EventEmitter {
+  /** Called after every `postMessage` (with the transferred ports) and `send` (message = the first arg). */
+  static postHook: ContentsHook | null = null;
+  static sendHook: ((contents: FakeWebContents, channel: string, args: unknown[]) => void) | null = null;
   readonly id = nextId++;
   url = '';
   destroyed = false;
@@ -46,10 +52,12 @@ export class FakeWebContents extends EventEmitter {
   send(channel: string, ...args: unknown[]): void {
     if (this.destroyed) throw new Error('Object has been destroyed');
     this.sent.push({ channel, args });
+    FakeWebContents.sendHook?.(this, channel, args);
   }
   postMessage(channel: string, message: unknown, transfer: unknown[] = []): void {
     if (this.destroyed) throw new Error('Object has been destroyed');
     this.posted.push({ channel, message, transfer });
+    FakeWebContents.postHook?.(this, channel, message, transfer);
   }
   isDestroyed(): boolean {
     return this.destroyed;
@@ -131,15 +139,26 @@ export class FakeMessagePortMain {
   ) {}
 }
 
-/** A MessageChannelMain; `FakeMessageChannelMain.created` lists every channel made. */
+/**
+ * A MessageChannelMain; `FakeMessageChannelMain.created` lists every channel made. With `real` set, its
+ * ports are real (Node's DOM-style MessagePorts), so messages flow between the fake windows as they would
+ * between Electron's processes once the ports are transferred.
+ */
 export class FakeMessageChannelMain {
   static created: FakeMessageChannelMain[] = [];
+  static real = false;
   readonly port1: FakeMessagePortMain;
   readonly port2: FakeMessagePortMain;
   constructor() {
     const n = FakeMessageChannelMain.created.length + 1;
-    this.port1 = new FakeMessagePortMain(n, 1);
-    this.port2 = new FakeMessagePortMain(n, 2);
+    if (FakeMessageChannelMain.real) {
+      const { port1, port2 } = new MessageChannel();
+      this.port1 = port1 as unknown as FakeMessagePortMain;
+      this.port2 = port2 as unknown as FakeMessagePortMain;
+    } else {
+      this.port1 = new FakeMessagePortMain(n, 1);
+      this.port2 = new FakeMessagePortMain(n, 2);
+    }
     FakeMessageChannelMain.created.push(this);
   }
 }
@@ -270,6 +289,9 @@ export const webUtils = {
 export function resetFakes(): void {
   FakeBrowserWindow.instances = [];
   FakeMessageChannelMain.created = [];
+  FakeMessageChannelMain.real = false;
+  FakeWebContents.postHook = null;
+  FakeWebContents.sendHook = null;
   ipcMain.handlers.clear();
   ipcMain.removeAllListeners();
   protocol.registerSchemesAsPrivileged.mockClear();

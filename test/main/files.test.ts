@@ -4,18 +4,25 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('electron', () => import('./fake-electron'));
+// A spy on every read main makes, to show what is checked before anything is read.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  return { ...real, readFile: vi.fn(real.readFile) };
+});
+
+import { readFile } from 'node:fs/promises';
 
 import { dialog, resetFakes } from './fake-electron';
 import {
   DEFAULT_LIMITS,
   FileService,
+  manifestGroupBytes,
   readImageFile,
-  readKerasFile,
   readModelAt,
+  readModelFile,
   readModelFolder,
   resolveShardPath,
   sniffImage,
-  sniffKeras,
 } from '../../main/files';
 import { StateStore } from '../../main/state';
 
@@ -32,14 +39,23 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A tiny tfjs model folder: model.json naming `paths`, with the given files written. */
-function modelFolder(name: string, paths: string[], files: Record<string, Buffer | string> = {}): string {
+/**
+ * A tiny tfjs model folder: model.json naming `paths`, with the given files written. The manifest's one
+ * weight is a uint8 vector as long as the named files that exist together (unless `weights` is given).
+ */
+function modelFolder(
+  name: string,
+  paths: string[],
+  files: Record<string, Buffer | string> = {},
+  weights?: { name: string; shape: number[]; dtype: string; quantization?: { dtype: string } }[],
+): string {
   const folder = join(dir, name);
   mkdirSync(folder, { recursive: true });
+  const bytes = paths.reduce((n, p) => n + (files[p] === undefined ? 0 : Buffer.byteLength(files[p])), 0);
   const json = {
     format: 'layers-model',
     modelTopology: { class_name: 'Sequential' },
-    weightsManifest: [{ paths, weights: [] }],
+    weightsManifest: [{ paths, weights: weights ?? [{ name: 'w', shape: [bytes], dtype: 'uint8' }] }],
   };
   writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
   for (const [rel, content] of Object.entries(files)) {
@@ -57,12 +73,6 @@ describe('sniffing', () => {
     expect(sniffImage(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('webp');
     expect(sniffImage(Buffer.from('<!doctype html>'))).toBeNull();
     expect(sniffImage(new Uint8Array())).toBeNull();
-  });
-
-  it('recognises Keras HDF5 and zip files', () => {
-    expect(sniffKeras(Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 0]))).toBe('hdf5');
-    expect(sniffKeras(Buffer.from([0x50, 0x4b, 0x03, 0x04]))).toBe('zip');
-    expect(sniffKeras(PNG)).toBeNull();
   });
 });
 
@@ -96,28 +106,59 @@ describe('readImageFile', () => {
 });
 
 describe('resolveShardPath', () => {
-  it('accepts plain relative paths inside the folder', () => {
-    expect(resolveShardPath('/m', 'group1-shard1of2.bin', '/m/model.json')).toBe(resolve('/m/group1-shard1of2.bin'));
-    expect(resolveShardPath('/m', './weights/a.bin', '/m/model.json')).toBe(resolve('/m/weights/a.bin'));
+  it('accepts plain file names in the folder', () => {
+    expect(resolveShardPath('/m', 'group1-shard1of2.bin', '/m/model.json')).toBe(join('/m', 'group1-shard1of2.bin'));
+    expect(resolveShardPath('/m', '..weights.bin', '/m/model.json')).toBe(join('/m', '..weights.bin'));
   });
 
   it.each([
+    ['../x', 'climbs out'],
     ['../secret.bin', 'climbs out'],
     ['weights/../../secret.bin', 'climbs out'],
+    ['.ssh/id_rsa', 'subfolder'],
+    ['./weights/a.bin', 'subfolder'],
+    ['./a.bin', 'subfolder'],
+    ['sub/b.bin', 'subfolder'],
     ['/etc/passwd', 'absolute'],
     ['C:/Windows/win.ini', 'absolute'],
     ['..\\secret.bin', 'backslash'],
     ['https://example.com/w.bin', 'URL'],
     ['a\0.bin', 'NUL'],
     ['', 'empty'],
-    ['a//b.bin', 'empty'],
-  ])('refuses %s', (shard, why) => {
+    ['.', 'not a file name'],
+    ['..', 'climbs out'],
+  ])('refuses %s, naming the model file and the path', (shard, why) => {
     expect(() => resolveShardPath('/m', shard, '/m/model.json')).toThrow(why);
-    expect(() => resolveShardPath('/m', shard, '/m/model.json')).toThrow('/m/model.json');
+    expect(() => resolveShardPath('/m', shard, '/m/model.json')).toThrow(`/m/model.json: weight file "${shard}"`);
+  });
+});
+
+describe('manifestGroupBytes', () => {
+  it('is shapes × dtype sizes, quantization included; null for strings', () => {
+    const group = {
+      weights: [
+        { name: 'k', shape: [3, 3, 3, 32], dtype: 'float32' },
+        { name: 'b', shape: [32], dtype: 'int32' },
+        { name: 'q', shape: [10, 10], dtype: 'float32', quantization: { dtype: 'uint8' } },
+        { name: 'h', shape: [5], dtype: 'float32', quantization: { dtype: 'float16' } },
+        { name: 'm', shape: [7], dtype: 'bool' },
+        { name: 's', shape: [], dtype: 'float32' },
+      ],
+    };
+    expect(manifestGroupBytes(group, 'm.json')).toBe(864 * 4 + 32 * 4 + 100 + 10 + 7 + 4);
+    expect(manifestGroupBytes({ weights: [{ name: 't', shape: [2], dtype: 'string' }] }, 'm.json')).toBeNull();
+    expect(() => manifestGroupBytes({ weights: [{ name: 'x', shape: [1], dtype: 'float64' }] }, 'm.json')).toThrow(
+      'm.json: weight "x" has an unknown dtype "float64"',
+    );
   });
 });
 
 describe('readModelFolder', () => {
+  beforeEach(() => {
+    vi.mocked(readFile).mockClear();
+  });
+  const readPaths = () => vi.mocked(readFile).mock.calls.map((c) => String(c[0]));
+
   it('reads the bundled MobileNetV2 model.json and its shard', async () => {
     const model = await readModelFolder(bundledModel);
     expect(model.name).toBe('mobilenetv2');
@@ -127,32 +168,61 @@ describe('readModelFolder', () => {
     );
   });
 
-  it('reads shards in subfolders once each, with folder-relative paths', async () => {
-    const json = modelFolder('net', ['a.bin', './sub/b.bin', 'a.bin'], {
-      'a.bin': Buffer.alloc(4, 1),
-      'sub/b.bin': Buffer.alloc(8, 2),
-    });
+  it('reads several shards of a group whose sizes add up to the float32 weights', async () => {
+    const json = modelFolder('net', ['a.bin', 'b.bin'], { 'a.bin': Buffer.alloc(16, 1), 'b.bin': Buffer.alloc(8, 2) }, [
+      { name: 'k', shape: [2, 2], dtype: 'float32' },
+      { name: 'b', shape: [2], dtype: 'float32' },
+    ]);
     const model = await readModelFolder(json);
     expect(model.files.map((f) => [f.path, f.bytes.byteLength])).toEqual([
       ['model.json', readFileSync(json).byteLength],
-      ['a.bin', 4],
-      ['sub/b.bin', 8],
+      ['a.bin', 16],
+      ['b.bin', 8],
     ]);
   });
 
-  it('refuses a manifest path that escapes the folder and reads nothing outside', async () => {
-    writeFileSync(join(dir, 'secret.bin'), 'secret');
-    const json = modelFolder('evil', ['../secret.bin']);
-    await expect(readModelFolder(json)).rejects.toThrow(`${json}: weight file "../secret.bin" climbs out with ".."`);
-    const abs = modelFolder('evil2', [join(dir, 'secret.bin')]);
+  it('refuses a manifest naming .ssh/id_rsa or ../x, naming the model file and the path, and reads nothing else', async () => {
+    mkdirSync(join(dir, 'home', '.ssh'), { recursive: true });
+    writeFileSync(join(dir, 'home', '.ssh', 'id_rsa'), 'PRIVATE KEY');
+    const json = modelFolder('home', ['.ssh/id_rsa']);
+    await expect(readModelFolder(json)).rejects.toThrow(`${json}: weight file ".ssh/id_rsa" is in a subfolder`);
+    writeFileSync(join(dir, 'x'), 'secret');
+    const up = modelFolder('evil', ['../x']);
+    await expect(readModelFolder(up)).rejects.toThrow(`${up}: weight file "../x" climbs out with ".."`);
+    const abs = modelFolder('evil2', [join(dir, 'x')]);
     await expect(readModelFolder(abs)).rejects.toThrow(/is an absolute path/);
+    expect(readPaths()).toEqual([json, up, abs]);
   });
 
   it('refuses a shard that is a symlink to a file outside the folder', async () => {
     writeFileSync(join(dir, 'secret.bin'), 'secret');
-    const json = modelFolder('linked', ['w.bin']);
+    const json = modelFolder('linked', ['w.bin'], {}, [{ name: 'w', shape: [6], dtype: 'uint8' }]);
     symlinkSync(join(dir, 'secret.bin'), join(dir, 'linked', 'w.bin'));
-    await expect(readModelFolder(json)).rejects.toThrow(/weight file "w.bin" links outside/);
+    await expect(readModelFolder(json)).rejects.toThrow(`${json}: weight file "w.bin" links outside`);
+    expect(readPaths()).toEqual([json]);
+  });
+
+  it('checks the shard sizes against the manifest before reading any shard', async () => {
+    const json = modelFolder('mismatch', ['a.bin', 'b.bin'], { 'a.bin': Buffer.alloc(40), 'b.bin': Buffer.alloc(1) }, [
+      { name: 'k', shape: [10], dtype: 'float32' },
+    ]);
+    await expect(readModelFolder(json)).rejects.toThrow(
+      `${json}: weight group 1 (a.bin, b.bin) holds 41 bytes, but its weights' shapes and dtypes need 40`,
+    );
+    expect(readPaths()).toEqual([json]);
+  });
+
+  it('refuses a shard named twice, a group without weights, and shards that are not files', async () => {
+    const twice = modelFolder('twice', ['a.bin', 'a.bin'], { 'a.bin': Buffer.alloc(4) });
+    await expect(readModelFolder(twice)).rejects.toThrow(`${twice}: weight file "a.bin" is named twice`);
+    const noWeights = join(dir, 'no-weights.json');
+    writeFileSync(noWeights, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['a.bin'] }] }));
+    await expect(readModelFolder(noWeights)).rejects.toThrow(
+      /not a TensorFlow.js model.json .*weightsManifest\.0\.weights/,
+    );
+    const dirShard = modelFolder('dir-shard', ['sub']);
+    mkdirSync(join(dir, 'dir-shard', 'sub'));
+    await expect(readModelFolder(dirShard)).rejects.toThrow(`${dirShard}: weight file "sub" is not a regular file`);
   });
 
   it('names the missing shard, bad JSON and non-model JSON', async () => {
@@ -167,36 +237,89 @@ describe('readModelFolder', () => {
       /not a TensorFlow.js model.json \(it has neither modelTopology nor weightsManifest\)/,
     );
     const wrong = join(dir, 'wrong.json');
-    writeFileSync(wrong, '{"modelTopology":{},"weightsManifest":[{"paths":"a.bin"}]}');
+    writeFileSync(wrong, '{"modelTopology":{},"weightsManifest":[{"paths":"a.bin","weights":[]}]}');
     await expect(readModelFolder(wrong)).rejects.toThrow(/not a TensorFlow.js model.json/);
   });
 
-  it('enforces the total size limit', async () => {
+  it('enforces the total and per-file size limits before reading', async () => {
     const json = modelFolder('big', ['a.bin', 'b.bin'], { 'a.bin': Buffer.alloc(600), 'b.bin': Buffer.alloc(600) });
     await expect(readModelFolder(json, { ...DEFAULT_LIMITS, maxModelBytes: 1000 })).rejects.toThrow(
-      /add up to more than the limit/,
+      `${json}: the model's files add up to more than the limit of 1000 bytes`,
     );
+    await expect(readModelFolder(json, { ...DEFAULT_LIMITS, maxFileBytes: 500 })).rejects.toThrow(
+      `${json}: weight file "a.bin" is 600 bytes, more than the limit of 500 bytes`,
+    );
+    expect(readPaths()).toEqual([json, json]);
+  });
+
+  it('sends labels.txt, classes.txt and metadata.json next to the model.json, each capped', async () => {
+    const json = modelFolder('tm', ['weights.bin'], {
+      'weights.bin': Buffer.alloc(4),
+      'metadata.json': '{"labels":["a","b"]}',
+      'labels.txt': 'a\nb\n',
+      'notes.txt': 'not sent',
+    });
+    const model = await readModelFolder(json);
+    expect(model.files.map((f) => f.path)).toEqual(['model.json', 'weights.bin', 'labels.txt', 'metadata.json']);
+    await expect(readModelFolder(json, { ...DEFAULT_LIMITS, maxSidecarBytes: 5 })).rejects.toThrow(
+      /labels\.txt: "labels\.txt" is 4 bytes|metadata\.json: "metadata\.json" is 20 bytes, more than the limit of 5 bytes/,
+    );
+    rmSync(join(dir, 'tm', 'labels.txt'));
+    writeFileSync(join(dir, 'elsewhere.txt'), 'secret');
+    symlinkSync(join(dir, 'elsewhere.txt'), join(dir, 'tm', 'labels.txt'));
+    await expect(readModelFolder(json)).rejects.toThrow(`${json}: "labels.txt" links outside`);
   });
 });
 
-describe('readKerasFile / readModelAt', () => {
-  it('reads an HDF5 .h5 and refuses a mislabelled one', async () => {
+describe('readModelFile / readModelAt', () => {
+  it('sends a Keras file as it is (the engine recognises formats by content), without *.data files', async () => {
     const h5 = join(dir, 'net.h5');
     writeFileSync(h5, Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3]));
-    const m = await readKerasFile(h5);
-    expect(m).toMatchObject({ name: 'net', files: [{ path: 'net.h5' }] });
-    const fake = join(dir, 'fake.keras');
-    writeFileSync(fake, Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]));
-    await expect(readKerasFile(fake)).rejects.toThrow(/fake\.keras: not a Keras \.keras \(zip\) file/);
+    writeFileSync(join(dir, 'other.data'), 'x');
+    const m = await readModelFile(h5);
+    expect(m.name).toBe('net');
+    expect(m.files.map((f) => f.path)).toEqual(['net.h5']);
+    expect(Buffer.from(m.files[0].bytes).equals(readFileSync(h5))).toBe(true);
   });
 
-  it('accepts a folder holding model.json and says when there is none', async () => {
+  it('sends an ONNX file with every *.data file and the labels next to it, within the limits', async () => {
+    const folder = join(dir, 'onnx');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'resnet.onnx'), Buffer.alloc(10));
+    writeFileSync(join(folder, 'resnet.onnx.data'), Buffer.alloc(100));
+    writeFileSync(join(folder, 'weights.data'), Buffer.alloc(50));
+    writeFileSync(join(folder, 'classes.txt'), 'a\n');
+    writeFileSync(join(folder, 'readme.md'), 'not sent');
+    const m = await readModelFile(join(folder, 'resnet.onnx'));
+    expect(m.files.map((f) => [f.path, f.bytes.byteLength])).toEqual([
+      ['resnet.onnx', 10],
+      ['classes.txt', 2],
+      ['resnet.onnx.data', 100],
+      ['weights.data', 50],
+    ]);
+    await expect(readModelFile(join(folder, 'resnet.onnx'), { ...DEFAULT_LIMITS, maxModelBytes: 100 })).rejects.toThrow(
+      `${join(folder, 'resnet.onnx')}: the model's files add up to more than the limit of 100 bytes`,
+    );
+    await expect(readModelFile(join(folder, 'resnet.onnx'), { ...DEFAULT_LIMITS, maxFileBytes: 5 })).rejects.toThrow(
+      `${join(folder, 'resnet.onnx')}: the model is 10 bytes, more than the limit of 5 bytes`,
+    );
+  });
+
+  it('accepts a folder holding model.json or exactly one model file, and says when there is none', async () => {
     const json = modelFolder('folder-model', ['a.bin'], { 'a.bin': Buffer.alloc(4) });
     const { model, recentPath } = await readModelAt(join(dir, 'folder-model'));
     expect(model.name).toBe('folder-model');
     expect(recentPath).toBe(json);
+    mkdirSync(join(dir, 'one'));
+    writeFileSync(join(dir, 'one', 'm.keras'), Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    writeFileSync(join(dir, 'one', 'labels.txt'), 'a');
+    const one = await readModelAt(join(dir, 'one'));
+    expect(one.recentPath).toBe(join(dir, 'one', 'm.keras'));
+    expect(one.model.files.map((f) => f.path)).toEqual(['m.keras', 'labels.txt']);
+    writeFileSync(join(dir, 'one', 'n.onnx'), 'x');
+    await expect(readModelAt(join(dir, 'one'))).rejects.toThrow(/holds several models \(m\.keras, n\.onnx\)/);
     mkdirSync(join(dir, 'empty'));
-    await expect(readModelAt(join(dir, 'empty'))).rejects.toThrow(/empty: this folder has no model.json/);
+    await expect(readModelAt(join(dir, 'empty'))).rejects.toThrow(/empty: this folder has no model.json or model file/);
     await expect(readModelAt(join(samples, 'chelsea.png'))).rejects.toThrow(/chelsea\.png: not a model/);
   });
 });
@@ -241,52 +364,39 @@ describe('FileService', () => {
     expect(state.recentList()[0]).toMatchObject({ kind: 'model', name: 'mobilenetv2', path: bundledModel });
   });
 
-  it('readDropped: images are read, other files reported by name', async () => {
-    const txt = join(dir, 'notes.txt');
-    writeFileSync(txt, 'hi');
-    const result = await files.readDropped([join(samples, 'coffee.png'), txt, join(dir, 'gone.png'), 'relative.png']);
-    expect(result.kind).toBe('images');
-    if (result.kind !== 'images') return;
-    expect(result.files.map((f) => f.name)).toEqual(['coffee.png']);
-    // Missing paths first (in drop order), then files that could not be read.
-    expect(result.errors).toEqual([
-      `${join(dir, 'gone.png')}: not found`,
-      'relative.png: not an absolute path',
-      `${txt}: not an image file (expected png, jpg, jpeg, webp, gif, bmp; got ".txt")`,
+  it('Open Model: offers model.json, Keras and ONNX files (and folders on macOS)', async () => {
+    await files.openModelDialog(null);
+    const options = dialog.showOpenDialog.mock.calls[0][0] as {
+      filters: { extensions: string[] }[];
+      properties: string[];
+    };
+    expect(options.filters[0].extensions.sort()).toEqual(['h5', 'hdf5', 'json', 'keras', 'onnx']);
+    expect(options.properties).toEqual(['openFile']);
+    const mac = new FileService(state, DEFAULT_LIMITS, 'darwin');
+    await mac.openModelDialog(null);
+    expect((dialog.showOpenDialog.mock.calls[1][0] as { properties: string[] }).properties).toEqual([
+      'openFile',
+      'openDirectory',
     ]);
   });
 
-  it('readDropped: a dropped model folder or model.json (with its shards) is a model', async () => {
-    const json = modelFolder('dropped', ['w.bin'], { 'w.bin': Buffer.alloc(12) });
-    const asFolder = await files.readDropped([join(dir, 'dropped')]);
-    expect(asFolder).toMatchObject({ kind: 'model', errors: [] });
-    const withShard = await files.readDropped([json, join(dir, 'dropped', 'w.bin')]);
-    expect(withShard.kind).toBe('model');
-    expect(withShard.errors).toEqual([]);
-    const withImage = await files.readDropped([json, join(samples, 'coffee.png')]);
-    expect(withImage.errors).toEqual([`${join(samples, 'coffee.png')}: ignored; a model was dropped with it`]);
+  it('Open Model: an ONNX file comes with its external data and labels, remembered as recent', async () => {
+    const folder = join(dir, 'onnx');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'net.onnx'), Buffer.from([8, 7, 18, 4]));
+    writeFileSync(join(folder, 'net.onnx.data'), Buffer.alloc(16));
+    writeFileSync(join(folder, 'labels.txt'), 'cat\ndog\n');
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [join(folder, 'net.onnx')] });
+    const model = await files.openModelDialog(null);
+    expect(model!.files.map((f) => f.path)).toEqual(['net.onnx', 'labels.txt', 'net.onnx.data']);
+    expect(state.recentList()[0]).toMatchObject({ kind: 'model', name: 'net', path: join(folder, 'net.onnx') });
   });
 
-  it('readDropped: a model whose manifest escapes its folder is refused; the images still load', async () => {
-    writeFileSync(join(dir, 'secret.bin'), 'secret');
-    const json = modelFolder('evil', ['../secret.bin']);
-    const result = await files.readDropped([json, join(samples, 'coffee.png')]);
-    expect(result.kind).toBe('images');
-    expect(result.errors[0]).toContain('"../secret.bin" climbs out');
-    if (result.kind === 'images') expect(result.files.map((f) => f.name)).toEqual(['coffee.png']);
-  });
-
-  it('readDropped: a folder without a model is reported, its contents are not read', async () => {
-    mkdirSync(join(dir, 'photos'));
-    writeFileSync(join(dir, 'photos', 'a.png'), PNG);
-    const result = await files.readDropped([join(dir, 'photos')]);
-    expect(result).toEqual({
-      kind: 'images',
-      files: [],
-      errors: [
-        `${join(dir, 'photos')}: this folder has no model.json (to open images, choose or drop the images themselves)`,
-      ],
-    });
+  it('Open Model: a bad manifest is an error naming the model file and the path', async () => {
+    const json = modelFolder('ssh', ['.ssh/id_rsa']);
+    dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [json] });
+    await expect(files.openModelDialog(null)).rejects.toThrow(`${json}: weight file ".ssh/id_rsa" is in a subfolder`);
+    expect(state.recentList()).toEqual([]);
   });
 
   it('openRecent reopens by id, and reports a vanished file or unknown id as missing', async () => {

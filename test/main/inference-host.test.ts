@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 vi.mock('electron', () => import('./fake-electron'));
 
 import { FakeBrowserWindow, FakeMessageChannelMain, FakeWebContents, resetFakes } from './fake-electron';
-import { InferenceHost } from '../../main/inference-host';
+import { InferenceHost, MAX_CLIENTS_PER_RENDERER } from '../../main/inference-host';
 import { APP_ORIGIN } from '../../main/security';
 import { InferenceChannel, Push, type EngineStatus } from '../../preload/contract';
 
@@ -74,7 +74,7 @@ describe('InferenceHost', () => {
       { channel: InferenceChannel.port, message: null, transfer: [channel.port1] },
     ]);
     expect(portsTo(ui, Push.enginePort)).toEqual([
-      { channel: Push.enginePort, message: null, transfer: [channel.port2] },
+      { channel: Push.enginePort, message: { clientId: 0, engine: 1 }, transfer: [channel.port2] },
     ]);
     expect(statuses(ui).at(-1)).toEqual({ state: 'ready' });
     expect(host.currentStatus).toEqual({ state: 'ready' });
@@ -250,5 +250,88 @@ describe('InferenceHost', () => {
     ui.destroyed = true;
     host.onReady(FakeBrowserWindow.instances[0].webContents.id);
     expect(FakeMessageChannelMain.created).toHaveLength(0);
+  });
+
+  it('gives each client of one renderer its own channel, tagged with its id, and rewires every live one after a restart', () => {
+    const host = makeHost({ backoffMs: () => 0 });
+    host.start();
+    const ui = makeUi();
+    host.connect(ui, 1);
+    host.connect(ui, 2);
+    host.onReady(liveWindow()[0].webContents.id);
+    const tags = () =>
+      portsTo(ui, Push.enginePort).map((p) => [(p.message as { clientId: number }).clientId, p.transfer[0]]);
+    expect(tags()).toEqual([
+      [1, FakeMessageChannelMain.created[0].port2],
+      [2, FakeMessageChannelMain.created[1].port2],
+    ]);
+    // Status goes once per renderer, not once per client.
+    expect(statuses(ui).filter((s) => s.state === 'ready')).toHaveLength(1);
+
+    host.release(ui.id, 1);
+    host.connect(ui, 3);
+    expect(host.liveClients).toEqual([
+      [ui.id, 2],
+      [ui.id, 3],
+    ]);
+    liveWindow()[0].webContents.emit('render-process-gone', {}, { reason: 'crashed', exitCode: 1 });
+    vi.advanceTimersByTime(0);
+    const second = liveWindow()[0];
+    host.onReady(second.webContents.id);
+    expect(tags().slice(3)).toEqual([
+      [2, FakeMessageChannelMain.created[3].port2],
+      [3, FakeMessageChannelMain.created[4].port2],
+    ]);
+    expect(portsTo(second.webContents, InferenceChannel.port).map((p) => p.transfer[0])).toEqual([
+      FakeMessageChannelMain.created[3].port1,
+      FakeMessageChannelMain.created[4].port1,
+    ]);
+  });
+
+  it('forgets a renderer and its clients on disconnect, and bounds the clients of one renderer', () => {
+    const host = makeHost();
+    host.start();
+    const ui = makeUi();
+    for (let id = 1; id <= MAX_CLIENTS_PER_RENDERER; id++) host.connect(ui, id);
+    expect(() => host.connect(ui, MAX_CLIENTS_PER_RENDERER + 1)).toThrow(/too many engine connections/);
+    host.connect(ui, 1); // asking again for a known client is fine
+    host.disconnect(ui.id);
+    expect(host.liveClients).toEqual([]);
+    host.onReady(liveWindow()[0].webContents.id);
+    expect(FakeMessageChannelMain.created).toHaveLength(0);
+  });
+
+  it('a renderer that vanishes while its port is posted is forgotten, the engine keeps going', () => {
+    const host = makeHost();
+    host.start();
+    const ui = makeUi();
+    host.connect(ui, 1);
+    ui.postMessage = () => {
+      throw new Error('Object has been destroyed');
+    };
+    host.onReady(liveWindow()[0].webContents.id);
+    expect(host.liveClients).toEqual([]);
+    expect(host.currentStatus).toEqual({ state: 'ready' });
+    expect(logs.some((l) => l.includes('could not send a port to webContents'))).toBe(true);
+  });
+
+  it('restart(reason, engine) restarts only the engine it names; ports carry their engine number', () => {
+    const host = makeHost();
+    host.start();
+    const ui = makeUi();
+    host.connect(ui, 1);
+    host.onReady(liveWindow()[0].webContents.id);
+    expect(host.currentEngine).toBe(1);
+    expect(portsTo(ui, Push.enginePort)[0].message).toEqual({ clientId: 1, engine: 1 });
+    expect(host.restart('client A saw a hang', 1)).toBe(true);
+    expect(host.currentEngine).toBe(2);
+    // Client B saw the same hang of engine 1: ignored, engine 2 lives on.
+    const windows = FakeBrowserWindow.instances.length;
+    expect(host.restart('client B saw a hang', 1)).toBe(false);
+    expect(FakeBrowserWindow.instances).toHaveLength(windows);
+    expect(logs.some((l) => l.includes('ignored a restart request for engine 1 (now 2)'))).toBe(true);
+    host.onReady(liveWindow()[0].webContents.id);
+    expect(portsTo(ui, Push.enginePort)[1].message).toEqual({ clientId: 1, engine: 2 });
+    expect(host.restart('no engine named')).toBe(true);
   });
 });

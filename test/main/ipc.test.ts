@@ -70,23 +70,31 @@ describe('IpcRouter.handle', () => {
     expect(logs[0]).toMatch(/bad payload|at most one argument/);
   });
 
-  it('rejects readDropped payloads that are not { paths: string[] } of sane size', async () => {
+  it('rejects engine:connect payloads that are not { clientId } with a positive integer', async () => {
     const fn = vi.fn();
-    router.handle(Invoke.readDropped, InvokeSchemas[Invoke.readDropped], fn);
+    router.handle(Invoke.connectEngine, InvokeSchemas[Invoke.connectEngine], fn);
     const bad = [
-      { paths: [] },
-      { paths: ['/a', 3] },
-      { paths: ['/a\0b'] },
-      { paths: ['/a'], extra: true },
-      { paths: Array.from({ length: 65 }, (_, i) => `/f${i}`) },
-      ['/a'],
+      undefined,
+      {},
+      { clientId: 0 },
+      { clientId: 1.5 },
+      { clientId: '1' },
+      { clientId: 2 ** 31 },
+      { clientId: 1, path: '/etc' },
     ];
     for (const payload of bad)
-      await expect(ipc.invoke(Invoke.readDropped, eventFrom(ui), payload)).rejects.toThrow(/bad payload/);
+      await expect(ipc.invoke(Invoke.connectEngine, eventFrom(ui), payload)).rejects.toThrow(/bad payload/);
     expect(fn).not.toHaveBeenCalled();
-    expect(logs).toHaveLength(bad.length);
-    await ipc.invoke(Invoke.readDropped, eventFrom(ui), { paths: ['/home/u/cat.png'] });
-    expect(fn).toHaveBeenCalledWith({ paths: ['/home/u/cat.png'] }, expect.anything());
+    await ipc.invoke(Invoke.connectEngine, eventFrom(ui), { clientId: 7 });
+    expect(fn).toHaveBeenCalledWith({ clientId: 7 }, expect.anything());
+  });
+
+  it('no invoke channel of the contract takes a path', () => {
+    expect(Object.values(Invoke)).not.toContain('file:read-dropped');
+    for (const schema of Object.values(InvokeSchemas)) {
+      for (const probe of ['/home/u/.ssh/id_rsa', { paths: ['/home/u/.ssh/id_rsa'] }, { path: '/etc/passwd' }])
+        expect(v.safeParse(schema, probe).success).toBe(false);
+    }
   });
 
   it('rejects an argument on a channel that takes none', async () => {

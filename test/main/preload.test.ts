@@ -16,14 +16,13 @@ import {
 let fakeWindow: { postMessage: ReturnType<typeof vi.fn> };
 let contextBridge: typeof Fakes.contextBridge;
 let ipcRenderer: typeof Fakes.ipcRenderer;
-let webUtils: typeof Fakes.webUtils;
 
 beforeEach(async () => {
   // Each test loads the preload afresh (it registers listeners when evaluated). The mocked 'electron'
   // survives resetModules, so take the fakes from it: the same objects the preload will import.
   vi.resetModules();
   const fakes = (await import('electron')) as unknown as typeof Fakes;
-  ({ contextBridge, ipcRenderer, webUtils } = fakes);
+  ({ contextBridge, ipcRenderer } = fakes);
   fakes.resetFakes();
   fakeWindow = { postMessage: vi.fn() };
   vi.stubGlobal('window', fakeWindow);
@@ -49,8 +48,8 @@ describe('UI preload (window.explorer)', () => {
         'onOpenRecent',
         'openImageDialog',
         'openModelDialog',
-        'readDropped',
         'recentList',
+        'releaseEngine',
         'recentOpen',
         'restartEngine',
       ].sort(),
@@ -66,7 +65,9 @@ describe('UI preload (window.explorer)', () => {
     await api.recentOpen(3);
     await api.appInfo();
     await api.restartEngine();
-    await api.connectEngine!();
+    await api.restartEngine({ reason: 'hung', engine: 2 });
+    await api.connectEngine(2);
+    await api.releaseEngine(2);
     await api.engineStatus!();
     expect(ipcRenderer.invoked).toEqual([
       { channel: Invoke.openImageDialog, args: [] },
@@ -75,7 +76,9 @@ describe('UI preload (window.explorer)', () => {
       { channel: Invoke.recentOpen, args: [3] },
       { channel: Invoke.appInfo, args: [] },
       { channel: Invoke.restartEngine, args: [] },
-      { channel: Invoke.connectEngine, args: [] },
+      { channel: Invoke.restartEngine, args: [{ reason: 'hung', engine: 2 }] },
+      { channel: Invoke.connectEngine, args: [{ clientId: 2 }] },
+      { channel: Invoke.releaseEngine, args: [{ clientId: 2 }] },
       { channel: Invoke.engineStatus, args: [] },
     ]);
   });
@@ -102,41 +105,57 @@ describe('UI preload (window.explorer)', () => {
     expect(ipcRenderer.listenerCount(Push.engineStatus)).toBe(0);
   });
 
-  it('forwards an engine port into the page with window.postMessage', async () => {
+  it('forwards an engine port into the page with window.postMessage, tagged with its client id', async () => {
     await loadUiPreload();
     const port = { fake: 'MessagePort' };
-    ipcRenderer.emit(Push.enginePort, { ports: [port] });
-    expect(fakeWindow.postMessage).toHaveBeenCalledWith(PORT_MESSAGE, '*', [port]);
-    ipcRenderer.emit(Push.enginePort, { ports: [] });
+    ipcRenderer.emit(Push.enginePort, { ports: [port] }, { clientId: 3, engine: 2 });
+    expect(fakeWindow.postMessage).toHaveBeenCalledWith({ type: PORT_MESSAGE, clientId: 3, engine: 2 }, '*', [port]);
+    ipcRenderer.emit(Push.enginePort, { ports: [] }, { clientId: 3, engine: 2 });
+    ipcRenderer.emit(Push.enginePort, { ports: [port] }, { clientId: 3 });
+    ipcRenderer.emit(Push.enginePort, { ports: [port] }, null);
+    ipcRenderer.emit(Push.enginePort, { ports: [port] }, { clientId: 'x' });
     expect(fakeWindow.postMessage).toHaveBeenCalledTimes(1);
   });
 
-  it('readDropped sends the paths of real dropped files and reports files without one', async () => {
+  it('reassembles a model whose large files main sends in chunks (ArrayBuffer or Uint8Array replies)', async () => {
     const api = await loadUiPreload();
-    ipcRenderer.invokeResult = () => ({ kind: 'images', files: [], errors: ['/home/u/x.txt: not an image file'] });
-    const files = [
-      { name: 'cat.png', path: '/home/u/cat.png' },
-      { name: 'made-up.png' },
-      { name: 'x.txt', path: '/home/u/x.txt' },
-    ] as unknown as File[];
-    const result = await api.readDropped(files);
-    expect(webUtils.getPathForFile).toHaveBeenCalledTimes(3);
-    expect(ipcRenderer.invoked).toEqual([
-      { channel: Invoke.readDropped, args: [{ paths: ['/home/u/cat.png', '/home/u/x.txt'] }] },
+    const token = '0b6f3c9e-2c1a-4b7e-9d2f-5a8e1c3b7d40';
+    const small = new Uint8Array([1, 2, 3]).buffer;
+    ipcRenderer.invokeResult = (channel, args) => {
+      if (channel === Invoke.openModelDialog)
+        return {
+          name: 'net',
+          transfer: token,
+          files: [
+            { path: 'model.json', bytes: small },
+            { path: 'w.bin', size: 5 },
+          ],
+        };
+      const { offset } = args[0] as { offset: number };
+      // First reply an ArrayBuffer, then a Uint8Array view into a larger buffer (how Buffers arrive).
+      if (offset === 0) return new Uint8Array([10, 11, 12]).buffer;
+      return new Uint8Array([0, 13, 14, 0]).subarray(1, 3);
+    };
+    const model = await api.openModelDialog();
+    expect(model!.files.map((f) => [f.path, [...new Uint8Array(f.bytes)]])).toEqual([
+      ['model.json', [1, 2, 3]],
+      ['w.bin', [10, 11, 12, 13, 14]],
     ]);
-    expect(result.errors).toEqual([
-      'made-up.png: not a file on disk; it cannot be opened from here',
-      '/home/u/x.txt: not an image file',
+    expect(ipcRenderer.invoked.slice(1)).toEqual([
+      { channel: Invoke.readTransfer, args: [{ token, index: 1, offset: 0 }] },
+      { channel: Invoke.readTransfer, args: [{ token, index: 1, offset: 3 }] },
     ]);
+    ipcRenderer.invokeResult = (channel) =>
+      channel === Invoke.recentOpen
+        ? { kind: 'model', model: { name: 'x', transfer: token, files: [{ path: 'w.bin', size: 2 }] } }
+        : new ArrayBuffer(0);
+    await expect(api.recentOpen(1)).rejects.toThrow('x: w.bin arrived with the wrong size');
+  });
 
-    ipcRenderer.invoked.length = 0;
-    const none = await api.readDropped([{ name: 'blob.png' }] as unknown as File[]);
-    expect(ipcRenderer.invoked).toEqual([]);
-    expect(none).toEqual({
-      kind: 'images',
-      files: [],
-      errors: ['blob.png: not a file on disk; it cannot be opened from here'],
-    });
+  it('has no function that takes a file path (no file:read-dropped)', async () => {
+    const api = await loadUiPreload();
+    expect('readDropped' in api).toBe(false);
+    expect(Object.values(Invoke)).not.toContain('file:read-dropped');
   });
 });
 
