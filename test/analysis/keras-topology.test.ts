@@ -9,6 +9,7 @@ import {
   manifestValueCount,
   parseModelJson,
 } from '../../renderer/src/analysis';
+import { flattenKerasModel } from '../../renderer/src/analysis/keras';
 import { getZooGraph } from '../../renderer/src/zoo';
 
 const modelPath = (id: string) => fileURLToPath(new URL(`../../resources/models/${id}/model.json`, import.meta.url));
@@ -359,5 +360,130 @@ describe('Keras topology parsing', () => {
       [null, null, null, 3];
     expect(() => analyzeModelJson(open, 'open.json')).toThrow(/open.json: the input size is not fixed \(None×None\)/);
     expect(analyzeModelJson(open, 'open.json', { input: [20, 30] }).layers[1].outputShape).toEqual([20, 30, 8]);
+  });
+});
+
+describe('Keras layer classes → IR ops (flattenKerasModel)', () => {
+  const seq = (layers: unknown[], module?: string) => ({
+    ...(module ? { module } : {}),
+    class_name: 'Sequential',
+    config: {
+      name: 'm',
+      layers: [{ class_name: 'InputLayer', config: { name: 'in', batch_input_shape: [null, 8, 8, 3] } }, ...layers],
+    },
+  });
+  const one = (cls: string, config: Record<string, unknown>, module?: string) =>
+    flattenKerasModel(seq([{ class_name: cls, config: { name: 'x', ...config } }], module), 'm.json', { strict: true })
+      .graph.nodes[1];
+
+  it('maps activations, including Keras 3 spellings and parameters', () => {
+    expect(one('ReLU', { max_value: 6, negative_slope: 0, threshold: 0 })).toMatchObject({ fn: 'relu6' });
+    expect(one('ReLU', { max_value: 4.5, negative_slope: 0.1 })).toMatchObject({ fn: 'relu', max: 4.5, alpha: 0.1 });
+    expect(() => one('ReLU', { threshold: 1 })).toThrow(
+      /m.json: layer "x" \(ReLU\): ReLU with threshold 1 is not supported/,
+    );
+    expect(one('LeakyReLU', { alpha: 0.1 })).toMatchObject({ fn: 'leaky_relu', alpha: 0.1 });
+    expect(one('LeakyReLU', { negative_slope: 0.25 })).toMatchObject({ fn: 'leaky_relu', alpha: 0.25 });
+    expect(one('ELU', { alpha: 0.7 })).toMatchObject({ fn: 'elu', alpha: 0.7 });
+    expect(one('PReLU', {})).toMatchObject({ fn: 'prelu' });
+    expect(one('Softmax', { axis: -1 })).toMatchObject({ fn: 'softmax' });
+    expect(one('Activation', { activation: 'silu' })).toMatchObject({ fn: 'swish' });
+    expect(one('Activation', { activation: 'hard_silu' })).toMatchObject({ fn: 'hard_swish' });
+    expect(one('Activation', { activation: 'hard_sigmoid' })).toEqual(expect.not.objectContaining({ alpha: 1 / 6 }));
+    expect(one('Activation', { activation: 'hard_sigmoid' }, 'keras')).toMatchObject({ alpha: 1 / 6, beta: 0.5 });
+    expect(one('Activation', { activation: 'leaky_relu' }, 'keras')).toMatchObject({ fn: 'leaky_relu', alpha: 0.2 });
+    expect(one('Conv2D', { filters: 2, kernel_size: 3, activation: 'gelu' })).toMatchObject({ activation: 'gelu' });
+  });
+
+  it('maps augmentation, noise, resizing, merges and preprocessing layers', () => {
+    for (const cls of [
+      'RandomFlip',
+      'RandomRotation',
+      'RandomZoom',
+      'RandomContrast',
+      'RandomTranslation',
+      'RandomBrightness',
+      'GaussianNoise',
+    ])
+      expect(one(cls, { factor: 0.1 }).op, cls).toBe('identity');
+    expect(one('SpatialDropout2D', { rate: 0.3 })).toMatchObject({ op: 'dropout', rate: 0.3 });
+    expect(one('GaussianDropout', { rate: 0.1 })).toMatchObject({ op: 'dropout', rate: 0.1 });
+    expect(one('UpSampling2D', { size: [2, 3], interpolation: 'bilinear' })).toMatchObject({
+      op: 'upsample',
+      size: [2, 3],
+      interpolation: 'bilinear',
+    });
+    expect(one('Resizing', { height: 5, width: 6, interpolation: 'nearest' })).toMatchObject({
+      op: 'resize',
+      height: 5,
+      width: 6,
+    });
+    expect(one('Rescaling', { scale: 1 / 255, offset: 0 })).toMatchObject({
+      op: 'scale',
+      scale: [1 / 255],
+      offset: [0],
+    });
+    expect(one('Normalization', { axis: -1, mean: [1, 2, 3], variance: [4, 4, 16] })).toMatchObject({
+      op: 'scale',
+      scale: [0.5, 0.5, 0.25],
+      offset: [-0.5, -1, -0.75],
+    });
+    expect(one('Conv2DTranspose', { filters: 4, kernel_size: 3, strides: 2, output_padding: [1, 1] })).toMatchObject({
+      op: 'convtranspose',
+      outputPadding: [1, 1],
+    });
+    expect(one('GlobalAveragePooling2D', { keepdims: true })).toMatchObject({ op: 'gap', keepDims: true });
+    expect(one('Conv2D', { filters: 6, kernel_size: 3, groups: 3 })).toMatchObject({ op: 'conv', groups: 3 });
+    expect(one('DepthwiseConv2D', { kernel_size: 3, depth_multiplier: 2 })).toMatchObject({ depthMultiplier: 2 });
+    const g = flattenKerasModel(
+      {
+        class_name: 'Functional',
+        config: {
+          name: 'f',
+          layers: [
+            { class_name: 'InputLayer', name: 'in', config: { batch_input_shape: [null, 4, 4, 2] }, inbound_nodes: [] },
+            ...['Subtract', 'Maximum', 'Minimum', 'Average'].map((c) => ({
+              class_name: c,
+              name: c,
+              config: { name: c },
+              inbound_nodes: [
+                [
+                  ['in', 0, 0, {}],
+                  ['in', 0, 0, {}],
+                ],
+              ],
+            })),
+          ],
+          input_layers: [['in', 0, 0]],
+          output_layers: [['Average', 0, 0]],
+        },
+      },
+      'f.json',
+      { strict: true },
+    );
+    expect(g.graph.nodes.map((n) => n.op)).toEqual(['input', 'subtract', 'maximum', 'minimum', 'average']);
+  });
+
+  it('warns where a fused activation has parameters the IR does not carry (Keras 3 hard_sigmoid, leaky_relu)', () => {
+    const f = flattenKerasModel(
+      seq([{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'hard_sigmoid' } }], 'keras'),
+      'k3.json',
+    );
+    expect(f.graph.parseWarnings).toEqual([
+      'layer "d": its built-in hard_sigmoid activation has parameters the engine does not take from the layer (Keras 3: relu6(x + 3) / 6); its values may differ slightly',
+    ]);
+    const k2 = flattenKerasModel(
+      seq([{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'hard_sigmoid' } }]),
+      'k2.json',
+    );
+    expect(k2.graph.parseWarnings).toBeUndefined();
+  });
+
+  it('strict mode refuses what it cannot run; the analysis mode keeps it as unknown', () => {
+    expect(() => one('ThresholdedReLU', { theta: 1 })).toThrow(
+      /layer "x" has class ThresholdedReLU, which Feature Map Explorer does not know/,
+    );
+    const lax = flattenKerasModel(seq([{ class_name: 'Lambda', config: { name: 'l' } }]), 'm.json');
+    expect(lax.graph.nodes[1]).toMatchObject({ op: 'unknown', className: 'Lambda' });
   });
 });
