@@ -12,6 +12,8 @@
  *                                       (test/engine/browser-page.ts builds test/engine/page with Vite);
  *                                       here WebGL is SwiftShader: correct, not fast — judge speed on a GPU
  *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
+ *   npm run bench -- --open             opening model files: bytes → first frame per fixture and for a
+ *                                       MobileNetV2 ONNX export vs the same-sized tfjs model.json (bench-open.ts)
  *
  * Targets (issue "Inference engine"): extraction ≤ 1.5× plain; ≤ 1 byte per value; first frame before
  * 25% of the full pass.
@@ -135,6 +137,12 @@ export async function main(args: string[]): Promise<void> {
   };
   const maxSide = Number(option(args, '--max-side') ?? 0);
   const models = (option(args, '--models') ?? 'mobilenetv2-pretrained,inceptionv3-pretrained').split(',');
+  if (args.includes('--open')) {
+    const { runOpenBench, openTable } = await import('./bench-open');
+    const rows = await runOpenBench({ reps: Number(option(args, '--reps') ?? 3), log });
+    console.log(json ? JSON.stringify(rows) : openTable(rows));
+    return;
+  }
   if (args.includes('--browser')) {
     const { runBrowserBench } = await import('../test/engine/browser-page');
     const rows = await runBrowserBench({ models, maxSide, reps: Number(option(args, '--reps') ?? 3), log });

@@ -619,17 +619,27 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
           }
           shape = [...s0.slice(0, -1), shapes.reduce((a, s) => a + s[s.length - 1], 0)];
         } else {
-          const ok = sameRank && shapes.every((s) => s.every((v, k) => v === s0[k]));
+          // Element-wise merges broadcast (a squeeze-and-excitation gate is H×W×C times 1×1×C): each axis
+          // equal or 1, and the output takes the larger.
+          const out = s0.map((_, k) => Math.max(...shapes.map((s) => s[k])));
+          const ok = sameRank && shapes.every((s) => s.every((v, k) => v === out[k] || v === 1));
           if (!ok) {
             throw new AnalysisError(
-              `${where}: layer "${node.name}" (${className}) needs equal shapes, got ${shapes.map(fmtShape).join(' and ')}`,
+              `${where}: layer "${node.name}" (${className}) needs equal shapes (or 1 where they broadcast), got ${shapes.map(fmtShape).join(' and ')}`,
               graph.source,
               node.name,
             );
           }
-          shape = [...s0];
+          shape = out;
         }
-        paths = shape.length === 3 && ins.every((i) => i.paths) ? mergePaths(ins.map((i) => i.paths as RF[])) : null;
+        // A broadcast 1×1 gate (global context, no spatial paths) scales the map; the map's paths are the field.
+        const spatial = ins.filter((i) => i.paths);
+        paths =
+          shape.length === 3 &&
+          spatial.length &&
+          ins.every((i) => i.paths || i.shape?.slice(0, 2).every((d) => d === 1))
+            ? mergePaths(spatial.map((i) => i.paths as RF[]))
+            : null;
         break;
       }
       case 'flatten':

@@ -18,7 +18,7 @@ import { buildZooModel } from './build-zoo';
 import { BUNDLED, ZOO_SEED, catalogEntries } from './catalog';
 import { ContextLostError, GpuExtractor, gpuExtractionSupported } from './gpu-extract';
 import { InputError, MAX_IMAGE_PIXELS, checkImageBytes, checkPixelCount } from './image-header';
-import { buildArtifacts, findModelJson, parseModelJsonFile, resolveInside, type ModelJsonInfo } from './model-files';
+import { buildArtifacts, parseModelJsonFile, resolveInside, type ModelJsonInfo } from './model-files';
 import type { EnginePlatform } from './platform';
 import { prepareInput, type PreparedInput, type RgbaImage } from './preprocess';
 import type {
@@ -29,6 +29,7 @@ import type {
   ModelSummary,
   PassStats,
   PassTimings,
+  Prediction,
   Preprocess,
   ResizePolicy,
   UserModelFiles,
@@ -36,6 +37,10 @@ import type {
 import { frameShape, pooledSize, quantizeNHWC } from './quantize';
 import { WasmQuantizer } from './wasm-quantize';
 import { CancelledError, GraphRunner, LayersRunner, type LayerOutput, type Runner } from './runner';
+import { IRRunner } from './ir-runner';
+import { topK } from './prediction';
+import { openModelFiles, type ModelFile, type OpenedModel } from '../formats';
+import { AnalysisError } from '../analysis/analyze';
 
 export { CancelledError } from './runner';
 export { InputError } from './image-header';
@@ -72,12 +77,16 @@ export interface AnalyzeRequest {
   resize?: ResizePolicy;
   /** Largest H or W per channel in frames (average-pooled down); 0 = full resolution. */
   maxSide?: number;
+  /** The user's input conventions (replace the model's own; its input size and channel count stay). */
+  preprocess?: Partial<Preprocess>;
 }
 
 export interface AnalyzeResult {
   timings: PassTimings;
   backend: BackendName;
   stats: PassStats;
+  /** Top-5 of the model's output when its last layer is a class vector. */
+  prediction?: Prediction;
 }
 
 export interface BackendState {
@@ -94,7 +103,9 @@ type ModelSource =
       info: ModelJsonInfo;
       file: string;
     }
-  | { kind: 'zoo'; id: string };
+  | { kind: 'zoo'; id: string }
+  /** A user model opened by a format module into the IR; `analysis` was computed before anything was built. */
+  | { kind: 'ir'; opened: OpenedModel; file: string; analysis: ModelAnalysis };
 
 interface LoadedModel {
   entry: ModelEntry;
@@ -388,7 +399,12 @@ export class Engine {
     return shards;
   }
 
-  /** Loads a user's tfjs model (LayersModel or GraphModel) from its files; id `user:<name>`. */
+  /**
+   * Loads a user's model from its files (a single file or a folder's files), whatever the format: the registry
+   * decides by content and opens it into the IR, the project's own graph code checks the topology (cycles,
+   * dangling inputs, absurd sizes) before a single tensor is built, and the IR runner executes it. tfjs graph
+   * models (TensorFlow ops) keep tfjs-converter's executor after a topology check of their own. Id `user:<name>`.
+   */
   async loadUserModel(files: UserModelFiles, onProgress?: ProgressFn, signal?: AbortSignal): Promise<ModelSummary> {
     const progress = onProgress ?? (() => {});
     await this.ensureBackend();
@@ -397,23 +413,65 @@ export class Engine {
       const p = resolveInside('', f.path.replace(/\\/g, '/'));
       if (p !== null) byPath.set(p, f.bytes);
     }
-    const jsonPath = findModelJson([...byPath.keys()], files.name);
-    const jsonName = jsonPath.split('/').pop()!;
-    const info = inFolder(files.name, () =>
-      parseModelJsonFile(new TextDecoder().decode(byPath.get(jsonPath)!), jsonPath),
-    );
-    const total = info.resolvedPaths.flat().reduce((a, p) => a + (byPath.get(p)?.byteLength ?? 0), 0);
-    progress('fetch', total, total, `${info.resolvedPaths.flat().length} weight file(s)`);
-    const artifacts = inFolder(files.name, () => buildArtifacts(info, byPath, jsonName));
+    const graphJson = findGraphModelJson(byPath);
+    if (graphJson) return this.loadGraphModelFiles(files.name, byPath, graphJson, progress, signal);
+
+    const modelFiles: ModelFile[] = [...byPath].map(([path, bytes]) => ({ path, bytes: new Uint8Array(bytes) }));
+    const total = modelFiles.reduce((a, f) => a + f.bytes.byteLength, 0);
+    progress('fetch', total, total, `${modelFiles.length} file(s)`);
+    progress('build', 0, 1, files.name);
+    const opened = await inFolderAsync(files.name, () => openModelFiles(modelFiles, files.name));
     if (signal?.aborted) throw new CancelledError();
+    const hint = opened.preprocess;
+    const preprocess: Preprocess = { ...DEFAULT_USER_PREPROCESS, ...(hint?.preprocess ?? {}) };
+    const declared = opened.graph.nodes.find((n) => n.op === 'input');
+    const shape = declared?.op === 'input' ? declared.shape : null;
+    const input: [number, number] = [shape?.[0] ?? preprocess.inputSize[0], shape?.[1] ?? preprocess.inputSize[1]];
+    const analysis = checkedAnalysis(opened, input);
     const id = `user:${files.name}`;
     const entry: ModelEntry = {
       id,
       name: files.name,
       source: 'user',
-      description: `Your ${info.format === 'graph' ? 'tfjs graph model' : 'tfjs layers model'} (${jsonPath}, ${info.totalBytes} bytes of weights)`,
+      description: opened.description,
+      trained: true,
+      preprocess: { ...preprocess, inputSize: input },
+      preprocessSource: hint?.source ?? DEFAULT_USER_PREPROCESS_SOURCE,
+      format: opened.format,
+      ...(opened.labels ? { labels: opened.labels } : {}),
+    };
+    const source: ModelSource = { kind: 'ir', opened, file: opened.mainFile, analysis };
+    const old = this.models.get(id);
+    const loaded = await this.register(entry, source, progress, signal, true);
+    if (old && old !== loaded) old.runner.dispose();
+    return loaded.summary;
+  }
+
+  /** A tfjs graph model (model.json with TensorFlow ops + shards), after checking its node graph. */
+  private async loadGraphModelFiles(
+    name: string,
+    byPath: Map<string, ArrayBuffer>,
+    jsonPath: string,
+    progress: ProgressFn,
+    signal?: AbortSignal,
+  ): Promise<ModelSummary> {
+    const jsonName = jsonPath.split('/').pop()!;
+    const info = inFolder(name, () => parseModelJsonFile(new TextDecoder().decode(byPath.get(jsonPath)!), jsonPath));
+    inFolder(name, () => checkGraphTopology(info.json, jsonName));
+    const total = info.resolvedPaths.flat().reduce((a, p) => a + (byPath.get(p)?.byteLength ?? 0), 0);
+    progress('fetch', total, total, `${info.resolvedPaths.flat().length} weight file(s)`);
+    const artifacts = inFolder(name, () => buildArtifacts(info, byPath, jsonName));
+    if (signal?.aborted) throw new CancelledError();
+    const id = `user:${name}`;
+    const entry: ModelEntry = {
+      id,
+      name,
+      source: 'user',
+      description: `Your tfjs graph model (${jsonPath}, ${info.totalBytes} bytes of weights)`,
       trained: true,
       preprocess: userPreprocess(info.json),
+      preprocessSource: DEFAULT_USER_PREPROCESS_SOURCE,
+      format: 'tfjs-graph',
     };
     const source: ModelSource = { kind: 'artifacts', format: info.format, artifacts, info, file: jsonPath };
     const old = this.models.get(id);
@@ -486,6 +544,17 @@ export class Engine {
 
   private async buildRunner(source: ModelSource): Promise<Runner> {
     if (source.kind === 'zoo') return new LayersRunner(buildZooModel(source.id, { seed: ZOO_SEED }));
+    if (source.kind === 'ir') {
+      const shapes = new Map(source.analysis.layers.map((l) => [l.id, l.outputShape]));
+      try {
+        return new IRRunner(source.opened.graph, source.opened.weights, { shapes });
+      } catch (e) {
+        throw new InputError(
+          errorMessage(e).startsWith(source.file) ? errorMessage(e) : `${source.file}: ${errorMessage(e)}`,
+          source.file,
+        );
+      }
+    }
     const { artifacts, file, info } = source;
     const handler: tf.io.IOHandler = { load: async () => artifacts };
     if (source.format === 'graph') {
@@ -538,7 +607,7 @@ export class Engine {
         if (gpu) await gpu.warmUp();
       }
     } catch (e) {
-      if (runner instanceof LayersRunner && !(e instanceof InputError)) {
+      if ((runner instanceof LayersRunner || runner instanceof IRRunner) && !(e instanceof InputError)) {
         throw new InputError(`the model could not run on a ${input.join('×')} input: ${errorMessage(e)}`);
       }
       throw e;
@@ -661,7 +730,8 @@ export class Engine {
         this.touch(req.modelId);
         sink.progress?.('decode', 0, 1, req.image.name);
         const img = await this.decode(req.image);
-        const prepared = prepareInput(img, model.entry.preprocess, req.resize ?? model.entry.preprocess.resize);
+        const pre = withOverride(model.entry.preprocess, req.preprocess);
+        const prepared = prepareInput(img, pre, req.resize ?? pre.resize);
         const name = req.image.name;
         sink.image({
           name,
@@ -723,7 +793,13 @@ export class Engine {
         if (signal?.aborted) throw new CancelledError();
       }
     };
+    const last = model.runner.frameOrder.length - 1;
+    let prediction: Prediction | undefined;
     const onLayer = async (out: LayerOutput) => {
+      // The last layer's float vector is the prediction (read once: a few thousand values at most).
+      if (out.index === last && out.tensor.rank === 2 && out.tensor.shape[0] === 1 && out.tensor.size <= 100_000) {
+        prediction = topK((await out.tensor.data()) as Float32Array, out.layerId, model.entry.labels) ?? undefined;
+      }
       const a = now();
       if (gpu) await gpu.push(out, maxSide, emit);
       else emit(await extractOnCpu(out, maxSide));
@@ -754,6 +830,7 @@ export class Engine {
       backend,
       stats,
       timings: { decodeMs, forwardMs: passMs - extractMs, extractMs, totalMs, firstFrameMs: Math.max(0, firstFrameMs) },
+      ...(prediction ? { prediction } : {}),
     };
   }
 
@@ -993,9 +1070,11 @@ function wasmHeapView(t: tf.Tensor): Float32Array | null {
 /** [H, W, C] of the model input: the model's declared size, or the preprocess size where it is open. */
 function inputSizeOf(runner: Runner, pre: Preprocess): [number, number, number] {
   const shape =
-    runner instanceof LayersRunner
-      ? (runner.model.inputs[0].shape as (number | null)[])
-      : ((runner as GraphRunner).model.inputs[0].shape ?? [null, null, null, 3]);
+    runner instanceof IRRunner
+      ? [1, ...runner.inputShape]
+      : runner instanceof LayersRunner
+        ? (runner.model.inputs[0].shape as (number | null)[])
+        : ((runner as GraphRunner).model.inputs[0].shape ?? [null, null, null, 3]);
   if (shape.length !== 4) {
     throw new InputError(
       `the model's input has shape [${shape.map((d) => d ?? '?').join(', ')}]; an image input [batch, height, width, channels] is needed`,
@@ -1100,6 +1179,7 @@ function analysisFor(source: ModelSource, runner: Runner, input: [number, number
   let analysis: ModelAnalysis;
   try {
     if (source.kind === 'zoo') analysis = analyzeGraph(getZooGraph(source.id, { input }));
+    else if (source.kind === 'ir') analysis = source.analysis;
     // Layers models are read from their Keras topology, graph models from their TensorFlow ops.
     else analysis = analyzeModelJson(source.info.json, source.file, { input });
   } catch (e) {
@@ -1152,4 +1232,143 @@ function fallbackAnalysis(runner: Runner, input: [number, number], why: string):
     totals: emptyTotals(),
     warnings: [`no layer arithmetic: ${why}`],
   };
+}
+
+/** The conventions of a user model that states none: the most common Keras/PyTorch-export habit, said as such. */
+const DEFAULT_USER_PREPROCESS: Preprocess = {
+  inputSize: [224, 224],
+  resize: 'center-crop',
+  channelOrder: 'rgb',
+  scale: 1,
+  offset: 0,
+  mean: [0, 0, 0],
+  std: [1, 1, 1],
+};
+const DEFAULT_USER_PREPROCESS_SOURCE = 'stated default: RGB in [0, 1], center-crop (the model says nothing)';
+
+/** The model's conventions with the user's choice on top; the input size and channel count are the model's. */
+function withOverride(pre: Preprocess, override: Partial<Preprocess> | undefined): Preprocess {
+  if (!override) return pre;
+  const merged: Preprocess = { ...pre, ...override, inputSize: pre.inputSize };
+  if (pre.channels !== undefined) merged.channels = pre.channels;
+  return merged;
+}
+
+/** The largest activation tensor (values) and MAC count a model may have before it is refused as absurd. */
+const MAX_LAYER_VALUES = 2 ** 28;
+
+/**
+ * The project's own topology and arithmetic checks on an opened model, before tfjs builds anything: cycles,
+ * dangling inputs, empty or absurd sizes, MAC counts past 2^53 (where they stop being exact). Also puts the
+ * nodes in topological order for the runner.
+ */
+function checkedAnalysis(opened: OpenedModel, input: [number, number]): ModelAnalysis {
+  const file = opened.mainFile;
+  let analysis: ModelAnalysis;
+  try {
+    analysis = analyzeGraph(opened.graph, { input });
+  } catch (e) {
+    const msg = errorMessage(e);
+    throw new InputError(msg.startsWith(file) ? msg : `${file}: ${msg}`, file);
+  }
+  for (const l of analysis.layers) {
+    const n = l.outputShape.reduce((a, b) => a * b, 1);
+    if (n > MAX_LAYER_VALUES) {
+      throw new InputError(
+        `${file}: layer "${l.name}" would output ${l.outputShape.join('×')} values (${n.toExponential(2)}), more than any view can hold`,
+        file,
+      );
+    }
+  }
+  if (!Number.isSafeInteger(analysis.totals.macs)) {
+    throw new InputError(`${file}: the model's multiply-adds exceed 2^53 — the sizes in the file are absurd`, file);
+  }
+  // The analysis walked the graph in topological order: the runner takes the nodes in that order.
+  const order = new Map(analysis.layers.map((l, i) => [l.id, i]));
+  opened.graph.nodes.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  return analysis;
+}
+
+/** The async twin of `inFolder`. */
+async function inFolderAsync<T>(folder: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    if (e instanceof AnalysisError) throw new InputError(e.message, e.file);
+    if (e instanceof InputError && folder && !e.message.startsWith(`${folder}/`) && !e.message.startsWith(folder)) {
+      throw new InputError(`${folder}/${e.message}`, e.file);
+    }
+    throw e;
+  }
+}
+
+/** The model.json of a tfjs graph model among the files, if there is one (those keep tfjs-converter's executor). */
+function findGraphModelJson(byPath: Map<string, ArrayBuffer>): string | null {
+  const jsons = [...byPath.keys()]
+    .filter((p) => p.toLowerCase().endsWith('.json'))
+    .sort((a, b) => a.split('/').length - b.split('/').length);
+  for (const p of jsons) {
+    const bytes = byPath.get(p)!;
+    if (bytes.byteLength > 256 << 20) continue;
+    const head = new TextDecoder().decode(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 4096)));
+    if (!/"modelTopology"|"format"\s*:\s*"graph-model"/.test(head) && !p.endsWith('model.json')) continue;
+    try {
+      const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+      const topo = json.modelTopology as Record<string, unknown> | undefined;
+      if (json.format === 'graph-model' || (topo && Array.isArray(topo.node))) return p;
+    } catch {
+      // Not JSON: the registry's message will say what it is.
+    }
+  }
+  return null;
+}
+
+/**
+ * A graph model's nodes must form a DAG (TF1 while-loops aside: a NextIteration edge closes a loop by design)
+ * whose inputs all exist: tfjs-converter loops or grows without bound on anything else.
+ */
+function checkGraphTopology(json: Record<string, unknown>, file: string): void {
+  const topo = json.modelTopology as { node?: { name?: unknown; op?: unknown; input?: unknown }[] } | undefined;
+  const nodes = Array.isArray(topo?.node) ? topo.node : [];
+  const byName = new Map<string, string[]>();
+  const ops = new Map<string, string>();
+  for (const n of nodes) {
+    if (typeof n?.name !== 'string') throw new InputError(`${file}: a graph node has no name`, file);
+    if (byName.has(n.name)) throw new InputError(`${file}: two graph nodes are named "${n.name}"`, file);
+    const inputs = Array.isArray(n.input) ? n.input.filter((i): i is string => typeof i === 'string') : [];
+    byName.set(
+      n.name,
+      inputs.filter((i) => !i.startsWith('^')).map((i) => i.replace(/:\d+$/, '')),
+    );
+    ops.set(n.name, String(n.op ?? ''));
+  }
+  // Functions (the library) can be referenced by name; only check node-to-node edges.
+  const state = new Map<string, 1 | 2>();
+  for (const start of byName.keys()) {
+    if (state.has(start)) continue;
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const ins = ops.get(top[0]) === 'Merge' ? [] : (byName.get(top[0]) ?? []);
+      if (top[1] < ins.length) {
+        const next = ins[top[1]++];
+        if (!byName.has(next)) {
+          throw new InputError(
+            `${file}: graph node "${top[0]}" reads "${next}", which is not a node of the graph`,
+            file,
+          );
+        }
+        const st = state.get(next);
+        if (st === 1) throw new InputError(`${file}: graph node "${next}" feeds itself (a cycle in the graph)`, file);
+        if (st !== 2) {
+          state.set(next, 1);
+          stack.push([next, 0]);
+        }
+      } else {
+        state.set(top[0], 2);
+        stack.pop();
+      }
+    }
+  }
 }

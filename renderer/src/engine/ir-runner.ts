@@ -146,6 +146,7 @@ function compile(node: GraphNode, w: tf.Tensor[], where: string, own: tf.Tensor[
         });
       const kernels = groups > 1 ? tf.split(kernel, groups, 3) : [kernel];
       const biases = groups > 1 && bias ? tf.split(bias, groups, 0) : [bias];
+      if (groups > 1) own.push(...kernels, ...(bias ? (biases as tf.Tensor[]) : []));
       return ([x]) => {
         let y: tf.Tensor;
         if (groups === 1) y = one(x as T4, kernel, bias);
