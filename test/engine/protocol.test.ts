@@ -119,7 +119,8 @@ describe('EngineClient ⇄ serveEngine', () => {
         files: [{ path: 'model.json', bytes: new TextEncoder().encode('nope').buffer as ArrayBuffer }],
       })
       .catch((e: unknown) => e);
-    expect((bad as EngineError).message).toMatch(/^x\/model\.json: not valid JSON/);
+    // The format registry words it ("not valid JSON", "a text file, not a model this app opens"); the file leads.
+    expect((bad as EngineError).message).toMatch(/^x\/model\.json: (not valid JSON|a text file, not a model)/);
     expect((bad as EngineError).file).toBe('model.json');
   });
 

@@ -66,6 +66,10 @@ export interface FakeEngineOptions {
   badModels?: Set<string>;
   /** Model ids whose load never finishes (until cancelled). */
   slowModels?: Set<string>;
+  /** Stops answering anything, pings included (a hung engine); a test flips it. */
+  hung?: boolean;
+  /** Memory reported with each pong. */
+  heapBytes?: number;
 }
 
 export class FakeEngine implements PortLike {
@@ -89,6 +93,7 @@ export class FakeEngine implements PortLike {
   postMessage(message: unknown): void {
     const req = message as EngineRequest;
     this.requests.push(req);
+    if (this.opts.hung) return;
     switch (req.type) {
       case 'hello':
         this.reply({
@@ -151,6 +156,14 @@ export class FakeEngine implements PortLike {
         break;
       case 'cancel':
         this.reply({ type: 'cancelled', id: req.target });
+        break;
+      case 'ping':
+        if (!this.opts.hung)
+          this.reply({
+            type: 'pong',
+            id: req.id,
+            ...(this.opts.heapBytes !== undefined ? { heapBytes: this.opts.heapBytes } : {}),
+          });
         break;
       default:
         break;

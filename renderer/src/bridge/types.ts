@@ -14,10 +14,26 @@ import type {
  */
 export interface HostBridge {
   readonly kind: 'electron' | 'web';
-  /** A port to the engine. Resolves again (a new port) after an engine restart; see onEngineStatus. */
+  /**
+   * A new connection to the engine, of its own (one per client: the main view, each Compare session).
+   * Electron: the returned port stays this client's across engine restarts (main sends a fresh one behind
+   * it); calling again makes another client. Stop using a port by removing its message listener
+   * (EngineClient.dispose) so the host can let it go.
+   */
   connectEngine(): Promise<PortLike>;
   onEngineStatus(cb: (status: EngineStatus) => void): () => void;
-  /** Null when the user cancels. */
+  /**
+   * Ends the engine (even one stuck in a synchronous loop) and starts a fresh one; resolves once the new one
+   * can be connected to with `connectEngine()`. Ports handed out before go dead. The browser build terminates
+   * its Worker; Electron asks main (`engine:restart`), which destroys and respawns the inference window.
+   * `port`: the port whose engine looked dead; when that engine was already replaced (another client saw
+   * the same hang first), nothing happens. Optional only while the Electron bridge catches up.
+   */
+  restartEngine?(reason: string, port?: PortLike): Promise<void>;
+  /**
+   * Null when the user cancels. Host services reject with an Error whose message names the file and the
+   * reason (Electron: `HostServiceError` from bridge/electron.ts); callers must catch and show it.
+   */
   openImages(): Promise<OpenedFile[] | null>;
   openModel(): Promise<ModelFilesPayload | null>;
   recent(): Promise<RecentEntry[]>;

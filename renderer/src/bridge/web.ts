@@ -60,9 +60,16 @@ export function createWebBridge(): HostBridge {
     recentItems.splice(10);
   };
 
+  /**
+   * `?test=1` on the page (the e2e tests) starts the engine with its test hooks (debugSpin, debugExit);
+   * the product never sets it.
+   */
+  const testHooks = new URLSearchParams(location.search).get('test') === '1';
+
   function startWorker(): Worker {
     const w = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     w.addEventListener('error', (e) => {
+      if (w !== worker) return; // a worker already replaced may still report its end
       statusListeners.forEach((cb) =>
         cb({ state: 'failed', reason: `engine worker error: ${e.message || 'unknown'}` }),
       );
@@ -70,15 +77,47 @@ export function createWebBridge(): HostBridge {
     return w;
   }
 
+  let restarts = 0;
+  /**
+   * A standby worker with the engine's bundle already evaluated (idle, no backend): a restart swaps it in
+   * instead of waiting for a fresh worker to parse tfjs, which keeps recovery from a hang within 5 s.
+   */
+  let spare: Worker | null = null;
+  let spareTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Starts the standby a while after the engine came up, so it does not compete with the first load. */
+  const prepareSpare = (delayMs: number) => {
+    if (spare || spareTimer) return;
+    spareTimer = setTimeout(() => {
+      spareTimer = null;
+      spare ??= startWorker();
+    }, delayMs);
+  };
+  /** Which worker each port handed out talks to (a restart asked for a replaced worker is a no-op). */
+  const workerOf = new WeakMap<PortLike, Worker>();
+
   return {
     kind: 'web',
     resourcesBase: new URL('./', document.baseURI).href,
     async connectEngine() {
       worker ??= startWorker();
+      prepareSpare(5000);
       const channel = new MessageChannel();
-      worker.postMessage({ type: 'connect' }, [channel.port2]);
+      worker.postMessage({ type: 'connect', ...(testHooks ? { test: true } : {}) }, [channel.port2]);
       channel.port1.start();
+      workerOf.set(channel.port1, worker);
       return channel.port1 as PortLike;
+    },
+    async restartEngine(reason: string, port?: PortLike) {
+      if (port && workerOf.get(port) !== worker) return; // that engine was replaced already
+      // terminate() stops a worker even while it spins inside tfjs; its ports (and GPU context) go with it.
+      worker?.terminate();
+      // The new worker exists before anyone hears of the restart, so a listener that reconnects at once
+      // (the compare view) gets a port to it.
+      worker = spare ?? startWorker();
+      spare = null;
+      prepareSpare(3000);
+      restarts++;
+      statusListeners.forEach((cb) => cb({ state: 'restarting', reason, attempt: restarts }));
     },
     onEngineStatus(cb) {
       statusListeners.add(cb);

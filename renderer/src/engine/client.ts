@@ -4,6 +4,13 @@
  * `analyze` returns an AnalyzeRun with callbacks, a `done` promise and async iteration; a newer
  * analyze supersedes older ones (their frames are dropped at once and they end as cancelled) unless
  * it is started with `keepOthers` (compare mode).
+ *
+ * A watchdog keeps the engine from freezing the UI: while a request is outstanding the client pings the
+ * engine four times a second; the engine answers from its message loop, which it cannot do while a tfjs op
+ * spins synchronously. No reply for a few seconds, or a request past its deadline, and the client declares
+ * the engine dead: every request in flight rejects with {@link EngineDead} and `onDead` listeners are told
+ * what was running, so the UI can restart the engine (bridge.restartEngine) and restore its state.
+ * Every reply is checked against protocol-schema.ts before it is routed; a malformed one is reported.
  */
 import type {
   BackendName,
@@ -15,10 +22,13 @@ import type {
   ModelSummary,
   PassStats,
   PassTimings,
+  Prediction,
+  Preprocess,
   PortLike,
   ResizePolicy,
   UserModelFiles,
 } from './protocol';
+import { parseReply } from './protocol-schema';
 
 /** An error reply, as an Error: the message names the file and the problem; `file` is that file. */
 export class EngineError extends Error {
@@ -40,6 +50,91 @@ export class EngineCancelled extends Error {
   }
 }
 
+/** The engine stopped answering (or overran a deadline); every request in flight rejects with this. */
+export class EngineDead extends Error {
+  constructor(
+    /** 'unresponsive': no reply to pings; 'deadline': a request ran past its time limit. */
+    readonly kind: 'unresponsive' | 'deadline',
+    /** What was running, as words: "loading cats/model.json", "analyzing cat.png with mobilenetv2". */
+    readonly during: string,
+    /** The request that was running (its model and file), for the UI to mark what caused it. */
+    readonly culprit: RequestInfo | null,
+  ) {
+    super(
+      kind === 'deadline'
+        ? `The engine took too long while ${during}`
+        : `The engine stopped responding while ${during}`,
+    );
+    this.name = 'EngineDead';
+  }
+}
+
+/** What an outstanding request is about, for messages and for deciding what caused a hang. */
+export interface RequestInfo {
+  type: EngineRequest['type'];
+  /** "loading cats/model.json" */
+  during: string;
+  modelId?: string;
+  /** The file the request reads (a user model's model.json, an image). */
+  file?: string;
+}
+
+/** Timings of the watchdog, ms. */
+export interface WatchdogOptions {
+  /** How often to ping while a request is outstanding. */
+  pingMs?: number;
+  /** Silence after which the engine is declared dead (wasm, cpu). */
+  pongTimeoutMs?: number;
+  /**
+   * The same on WebGL, where shader compilation legitimately blocks the worker's thread for seconds on
+   * the first pass (DESIGN.md: 6.6 s for MobileNetV2 on a fresh browser).
+   */
+  webglPongTimeoutMs?: number;
+  /** Deadline of an analyze pass (cpu gets 3×). */
+  analyzeMs?: number;
+  /** Deadline of a model load: base plus a rate per MB of the files sent. */
+  loadBaseMs?: number;
+  loadMsPerMB?: number;
+  /** Deadline of anything else (hello, channel, setBackend, …). */
+  otherMs?: number;
+  /**
+   * Silence allowed on top of the ping timeout while `hello` is outstanding: a fresh worker evaluates the
+   * tfjs bundle and compiles the backend (wasm, WebGL) before its message loop runs at all.
+   */
+  startupSilenceMs?: number;
+  /**
+   * Slowest plausible speed of a synchronous forward pass, multiply-accumulates per ms, by backend. A pass
+   * runs as one synchronous call on wasm and cpu: after its `infer` progress the engine may be silent for
+   * MACs / rate ms on top of the ping timeout (VGG16 on wasm: 15.5 G / 5e5 = 31 s). Loads get the same for
+   * their build and warm-up, estimating MACs as 25 per weight byte (MobileNetV2: 86 MACs per parameter).
+   */
+  macsPerMs?: Record<BackendName, number>;
+}
+
+export interface EngineClientOptions {
+  /** False turns the watchdog off (scripted engines in tests that do not answer pings). */
+  watchdog?: WatchdogOptions | false;
+}
+
+const WATCHDOG_DEFAULTS: Required<WatchdogOptions> = {
+  // A stuck engine is found 2–2.5 s after it stopped (plus what a pass in flight may legitimately block);
+  // a restart and reload fit in what is left of "back within 5 s".
+  pingMs: 250,
+  pongTimeoutMs: 2000,
+  webglPongTimeoutMs: 15_000,
+  analyzeMs: 60_000,
+  loadBaseMs: 60_000,
+  loadMsPerMB: 2000,
+  otherMs: 120_000,
+  startupSilenceMs: 10_000,
+  // Measured on this 2-core machine: wasm runs MobileNetV2 (0.3 GMAC) in ~65 ms, about 4.5 GMAC/s; these
+  // are ~10× below that.
+  macsPerMs: { wasm: 5e5, cpu: 5e4, webgl: 1e6 },
+};
+
+/** MACs per weight byte assumed for a model whose analysis is not known yet (see macsPerMs). */
+const MACS_PER_WEIGHT_BYTE = 25;
+
 export type ProgressReply = Extract<EngineReply, { type: 'progress' }>;
 export type ImageReply = Extract<EngineReply, { type: 'image' }>;
 export type ReadyReply = Extract<EngineReply, { type: 'ready' }>;
@@ -48,6 +143,8 @@ export interface AnalyzeOutcome {
   timings: PassTimings;
   backend: BackendName;
   stats?: PassStats;
+  /** Top-5 of the model's classification head, when its last layer is a class vector. */
+  prediction?: Prediction;
 }
 
 export type AnalyzeEvent =
@@ -63,6 +160,8 @@ export interface AnalyzeOptions {
   maxSide?: number;
   /** Queue behind the passes in flight instead of cancelling them (compare mode). */
   keepOthers?: boolean;
+  /** The user's input conventions for this model (replace the model's own). */
+  preprocess?: Partial<Preprocess>;
 }
 
 export interface LoadOptions {
@@ -131,6 +230,11 @@ export class AnalyzeRun implements AsyncIterable<AnalyzeEvent> {
     this.sendCancel(this.id);
   }
 
+  /** @internal ends the run with `e` (the engine died, or sent a malformed reply for it). */
+  abort(e: Error): void {
+    this.fail(e);
+  }
+
   /** @internal routes one reply of this request. */
   receive(reply: EngineReply): boolean {
     let ev: AnalyzeEvent | null = null;
@@ -145,7 +249,15 @@ export class AnalyzeRun implements AsyncIterable<AnalyzeEvent> {
         if (!this.superseded) ev = { type: 'frame', frame: reply.frame };
         break;
       case 'done':
-        this.finish({ type: 'done', outcome: { timings: reply.timings, backend: reply.backend, stats: reply.stats } });
+        this.finish({
+          type: 'done',
+          outcome: {
+            timings: reply.timings,
+            backend: reply.backend,
+            stats: reply.stats,
+            ...(reply.prediction ? { prediction: reply.prediction } : {}),
+          },
+        });
         return true;
       case 'cancelled':
         this.fail(new EngineCancelled(this.id));
@@ -191,25 +303,80 @@ export class AnalyzeRun implements AsyncIterable<AnalyzeEvent> {
   }
 }
 
+interface Outstanding {
+  info: RequestInfo;
+  deadline: number;
+  /** Bytes of the model being loaded (from the request, or the fetch progress). */
+  bytes: number;
+  /** Silence allowed on top of the ping timeout: the synchronous stretch the engine announced it is entering. */
+  extraSilenceMs: number;
+  /** Rejects the request (the engine died, or its reply was malformed). */
+  fail(e: Error): void;
+}
+
 /** The UI's handle on the engine. */
 export class EngineClient {
   private nextId = 1;
   private readonly handlers = new Map<number, Handler>();
   private readonly runs = new Map<number, AnalyzeRun>();
+  private readonly outstanding = new Map<number, Outstanding>();
   private readonly backendListeners = new Set<(b: { backend: BackendName; reason: string }) => void>();
   private readonly errorListeners = new Set<(e: EngineError) => void>();
-  private readonly onMessage = (ev: MessageEvent) => this.route(ev.data as EngineReply);
+  private readonly deadListeners = new Set<(e: EngineDead) => void>();
+  private readonly onMessage = (ev: MessageEvent) => this.route(ev.data);
+  private readonly watchdog: Required<WatchdogOptions> | null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private lastHeard = 0;
+  private lastTick = 0;
+  private backendNow: BackendName | null = null;
+  /** MACs of each model loaded through this client (its summary), for the silence a pass may need. */
+  private readonly modelMacs = new Map<string, number>();
+  private deadError: EngineDead | null = null;
+  private heap: number | null = null;
 
-  constructor(private readonly port: PortLike) {
+  constructor(
+    private readonly port: PortLike,
+    opts: EngineClientOptions = {},
+  ) {
+    this.watchdog = opts.watchdog === false ? null : { ...WATCHDOG_DEFAULTS, ...opts.watchdog };
     port.addEventListener('message', this.onMessage);
     port.start?.();
+  }
+
+  /** Memory the engine's thread held at its last pong (JS heap + wasm memory), or null when not reported. */
+  get heapBytes(): number | null {
+    return this.heap;
+  }
+
+  /** The EngineDead that ended this client, or null while the engine is alive. */
+  get dead(): EngineDead | null {
+    return this.deadError;
   }
 
   private send(req: EngineRequest, transfer: Transferable[] = []): void {
     this.port.postMessage(req, transfer);
   }
 
-  private route(reply: EngineReply): void {
+  private route(data: unknown): void {
+    if (this.deadError) return;
+    const checked = parseReply(data);
+    if (!checked.ok) {
+      // Still a sign of life; but the reply cannot be used. The request it belongs to fails with the problem.
+      this.lastHeard = Date.now();
+      const e = new EngineError(checked.problem, checked.id);
+      if (checked.id !== null) this.outstanding.get(checked.id)?.fail(e);
+      for (const cb of this.errorListeners) cb(e);
+      return;
+    }
+    const reply = checked.value;
+    this.lastHeard = Date.now();
+    if (reply.type === 'pong') {
+      if (reply.heapBytes !== undefined) this.heap = reply.heapBytes;
+      return;
+    }
+    if (reply.type === 'modelLoaded') this.modelMacs.set(reply.summary.id, reply.summary.analysis.totals?.macs ?? 0);
+    if (reply.type === 'progress') this.expectSilence(reply);
+    if (reply.type === 'ready' || reply.type === 'backend') this.backendNow = reply.backend;
     if (reply.type === 'backend' && reply.id === undefined) {
       for (const cb of this.backendListeners) cb({ backend: reply.backend, reason: reply.reason });
       return;
@@ -223,10 +390,95 @@ export class EngineClient {
     if (id === undefined) return;
     const run = this.runs.get(id);
     if (run) {
-      if (run.receive(reply)) this.runs.delete(id);
+      if (run.receive(reply)) {
+        this.runs.delete(id);
+        this.settled(id);
+      }
       return;
     }
     this.handlers.get(id)?.(reply);
+  }
+
+  /**
+   * A progress reply says what the engine does next; before a forward pass (`infer`, a load's `build` and
+   * `compile`) it may be silent for as long as that synchronous call takes.
+   */
+  private expectSilence(p: ProgressReply): void {
+    const o = this.outstanding.get(p.id);
+    if (!o || !this.watchdog) return;
+    if (p.phase === 'fetch' && p.total > o.bytes) o.bytes = p.total;
+    const rate = this.watchdog.macsPerMs[this.backendNow ?? 'wasm'];
+    if (p.phase === 'infer') o.extraSilenceMs = (this.modelMacs.get(o.info.modelId ?? '') ?? 0) / rate;
+    else if (p.phase === 'build' || p.phase === 'compile') o.extraSilenceMs = (o.bytes * MACS_PER_WEIGHT_BYTE) / rate;
+    else o.extraSilenceMs = 0;
+  }
+
+  /** Registers a request with the watchdog; its deadline starts now. */
+  private watch(id: number, info: RequestInfo, deadlineMs: number, fail: (e: Error) => void, bytes = 0): void {
+    if (!this.watchdog) return;
+    if (this.outstanding.size === 0) this.lastHeard = Date.now(); // silence while idle does not count
+    // hello starts a backend; setBackend starts one and rebuilds every model: both block the thread a while.
+    const starts = info.type === 'hello' || info.type === 'setBackend';
+    const extraSilenceMs = starts ? this.watchdog.startupSilenceMs : 0;
+    this.outstanding.set(id, { info, deadline: Date.now() + deadlineMs, fail, bytes, extraSilenceMs });
+    if (!this.timer) {
+      this.lastTick = Date.now();
+      this.timer = setInterval(() => this.tick(), this.watchdog.pingMs);
+      // A ping at once: a fresh heap reading for every burst of work, however short.
+      this.send({ type: 'ping', id: this.nextId++ });
+    }
+  }
+
+  private settled(id: number): void {
+    this.outstanding.delete(id);
+    if (this.outstanding.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  private tick(): void {
+    const w = this.watchdog!;
+    const now = Date.now();
+    // A tick far later than scheduled means this thread was stalled itself (a long task, GC, the machine
+    // asleep, or an engine served in this same thread, as in tests): the engine's answers may be queued
+    // behind this very callback. Give it a fresh window instead of blaming it.
+    const late = now - this.lastTick > w.pingMs + w.pongTimeoutMs / 2;
+    this.lastTick = now;
+    if (late) {
+      this.lastHeard = now;
+      return;
+    }
+    let extra = 0;
+    for (const o of this.outstanding.values()) extra = Math.max(extra, o.extraSilenceMs);
+    const silence = (this.backendNow === 'webgl' ? w.webglPongTimeoutMs : w.pongTimeoutMs) + extra;
+    // The oldest outstanding request is the one the engine is most likely stuck in.
+    const first = this.outstanding.values().next().value;
+    if (first && now - this.lastHeard > silence) return this.die('unresponsive', first.info);
+    for (const o of this.outstanding.values()) if (now > o.deadline) return this.die('deadline', o.info);
+    this.send({ type: 'ping', id: this.nextId++ });
+  }
+
+  /** Declares the engine dead: every request in flight rejects, `onDead` listeners hear it once. */
+  private die(cause: 'unresponsive' | 'deadline', info: RequestInfo): void {
+    if (this.deadError) return;
+    const e = (this.deadError = new EngineDead(cause, info.during, info));
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const pending = [...this.outstanding.values()];
+    this.outstanding.clear();
+    for (const o of pending) o.fail(e);
+    for (const run of this.runs.values()) run.abort(e);
+    this.runs.clear();
+    this.handlers.clear();
+    for (const cb of this.deadListeners) cb(e);
+  }
+
+  private deadlineFor(type: EngineRequest['type'], bytes = 0): number {
+    const w = this.watchdog ?? WATCHDOG_DEFAULTS;
+    if (type === 'analyze') return this.backendNow === 'cpu' ? 3 * w.analyzeMs : w.analyzeMs;
+    if (type === 'loadModel' || type === 'loadUserModel') return w.loadBaseMs + (bytes / 1e6) * w.loadMsPerMB;
+    return w.otherMs;
   }
 
   /** Sends a request and resolves with the reply `accept` picks; errors and cancellation reject. */
@@ -235,11 +487,15 @@ export class EngineClient {
     accept: (r: EngineReply) => T | undefined,
     opts: LoadOptions = {},
     transfer: Transferable[] = [],
+    info?: Omit<RequestInfo, 'type'> & { bytes?: number },
   ): Promise<T> {
     const id = this.nextId++;
+    const req = build(id);
     return new Promise<T>((resolve, reject) => {
+      if (this.deadError) return reject(this.deadError);
       const cleanup = () => {
         this.handlers.delete(id);
+        this.settled(id);
         opts.signal?.removeEventListener('abort', onAbort);
       };
       const onAbort = () => this.cancel(id);
@@ -260,7 +516,18 @@ export class EngineClient {
           resolve(v);
         }
       });
-      this.send(build(id), transfer);
+      const { bytes, ...rest } = info ?? { during: describeRequest(req) };
+      this.watch(
+        id,
+        { type: req.type, ...rest },
+        this.deadlineFor(req.type, bytes),
+        (e) => {
+          cleanup();
+          reject(e);
+        },
+        bytes,
+      );
+      this.send(req, transfer);
       if (opts.signal?.aborted) onAbort();
     });
   }
@@ -286,17 +553,23 @@ export class EngineClient {
       (id) => ({ type: 'loadModel', id, modelId }),
       (r) => (r.type === 'modelLoaded' ? r.summary : undefined),
       opts,
+      [],
+      { during: `loading ${modelId}`, modelId },
     );
   }
 
   /** Loads a user's tfjs model from its files (transferred: the buffers are detached afterwards). */
   loadUserModel(model: UserModelFiles, opts: LoadOptions & { transfer?: boolean } = {}): Promise<ModelSummary> {
     const transfer = opts.transfer ? model.files.map((f) => f.bytes) : [];
+    const bytes = model.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+    const json = model.files.find((f) => /(^|\/)model\.json$/.test(f.path)) ?? model.files[0];
+    const file = json ? `${model.name}/${json.path}` : model.name;
     return this.request(
       (id) => ({ type: 'loadUserModel', id, model }),
       (r) => (r.type === 'modelLoaded' ? r.summary : undefined),
       opts,
       transfer,
+      { during: `loading ${file}`, modelId: `user:${model.name}`, file: json?.path, bytes },
     );
   }
 
@@ -307,7 +580,25 @@ export class EngineClient {
     }
     const id = this.nextId++;
     const run = new AnalyzeRun(id, (target) => this.cancel(target));
+    if (this.deadError) {
+      run.abort(this.deadError);
+      return run;
+    }
     this.runs.set(id, run);
+    this.watch(
+      id,
+      {
+        type: 'analyze',
+        during: `analyzing ${opts.image.name} with ${opts.modelId}`,
+        modelId: opts.modelId,
+        file: opts.image.name,
+      },
+      this.deadlineFor('analyze'),
+      (e) => {
+        this.runs.delete(id);
+        run.abort(e);
+      },
+    );
     this.send({
       type: 'analyze',
       id,
@@ -316,6 +607,7 @@ export class EngineClient {
       ...(opts.resize ? { resize: opts.resize } : {}),
       ...(opts.maxSide !== undefined ? { maxSide: opts.maxSide } : {}),
       ...(opts.keepOthers ? { keepOthers: true } : {}),
+      ...(opts.preprocess && Object.keys(opts.preprocess).length ? { preprocess: opts.preprocess } : {}),
     });
     return run;
   }
@@ -342,7 +634,22 @@ export class EngineClient {
 
   /** Cancels a request by id (an analyze, a load). */
   cancel(target: number): void {
+    if (this.deadError) return;
     this.send({ type: 'cancel', id: this.nextId++, target });
+  }
+
+  /** Test hook: the engine busy-loops `ms` (engines started with `test: true` only); resolves when it is done. */
+  debugSpin(ms: number): Promise<void> {
+    return this.request(
+      (id) => ({ type: 'debugSpin', id, ms }),
+      (r) => (r.type === 'done' ? (true as const) : undefined),
+    ).then(() => undefined);
+  }
+
+  /** Test hook: the engine's thread exits (engines started with `test: true` only); never answered. */
+  debugExit(): void {
+    if (this.deadError) return;
+    this.send({ type: 'debugExit', id: this.nextId++ });
   }
 
   /** Switches the backend (e.g. 'webgl' for a correctness check); loaded models are rebuilt. */
@@ -367,6 +674,12 @@ export class EngineClient {
     return () => this.backendListeners.delete(cb);
   }
 
+  /** The engine stopped answering or overran a deadline (once per client; see {@link EngineDead}). */
+  onDead(cb: (e: EngineDead) => void): () => void {
+    this.deadListeners.add(cb);
+    return () => this.deadListeners.delete(cb);
+  }
+
   /** Errors not tied to a request (a malformed message). */
   onError(cb: (e: EngineError) => void): () => void {
     this.errorListeners.add(cb);
@@ -376,7 +689,29 @@ export class EngineClient {
   /** Stops listening on the port (does not close it). */
   dispose(): void {
     this.port.removeEventListener('message', this.onMessage);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.outstanding.clear();
     this.handlers.clear();
     this.runs.clear();
+    this.deadListeners.clear();
+  }
+}
+
+/** Words for what a request does, for the watchdog's message. */
+function describeRequest(req: EngineRequest): string {
+  switch (req.type) {
+    case 'hello':
+      return 'starting';
+    case 'channel':
+      return `reading channel ${req.channel} of ${req.layerId}`;
+    case 'setBackend':
+      return `switching to ${req.backend}`;
+    case 'predict':
+      return `running ${req.modelId}`;
+    case 'debugSpin':
+      return 'running a test that spins';
+    default:
+      return `answering ${req.type}`;
   }
 }

@@ -148,6 +148,14 @@ export function describeNonImage(bytes: Uint8Array): string {
       break;
     }
   }
+  if (text) {
+    try {
+      // Text is valid UTF-8 (`stream`: a character cut at the 512th byte is not an error).
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, 512), { stream: true });
+    } catch {
+      text = false;
+    }
+  }
   if (text) return head.trimStart().startsWith('{') ? 'a JSON file' : 'a text file';
   const hex = [...bytes.subarray(0, 4)].map((v) => v.toString(16).padStart(2, '0')).join(' ');
   return `unrecognised data (first bytes ${hex})`;
@@ -238,4 +246,197 @@ export function checkPixelCount(name: string, width: number | null, height: numb
       name,
     );
   }
+}
+
+/** A canonical Huffman table (JPEG spec F.2.2.3): per code length, the first code, the last code, the first symbol's index. */
+interface HuffTable {
+  min: Int32Array;
+  max: Int32Array;
+  ptr: Int32Array;
+  symbols: Uint8Array;
+}
+
+function buildHuff(counts: Uint8Array, symbols: Uint8Array): HuffTable {
+  const min = new Int32Array(17);
+  const max = new Int32Array(17).fill(-1);
+  const ptr = new Int32Array(17);
+  let code = 0;
+  let k = 0;
+  for (let l = 1; l <= 16; l++) {
+    const n = counts[l - 1];
+    ptr[l] = k;
+    min[l] = code;
+    code += n;
+    k += n;
+    max[l] = n ? code - 1 : -1;
+    code <<= 1;
+  }
+  return { min, max, ptr, symbols };
+}
+
+/**
+ * Walks the entropy-coded data of a baseline (or extended sequential) JPEG's first scan without decoding
+ * pixels: every block's Huffman codes are read and the coefficient bits skipped, so a file that ends (or
+ * reaches a marker) before its last block is found even when an end-of-image marker was appended to it.
+ * Browsers decode such a file without complaint and fill the missing part with grey. Returns why the data
+ * is incomplete or corrupt, or null (also for progressive and arithmetic-coded files, which it does not walk).
+ * Costs about one Huffman decode of the file (tens of ms per megapixel); run it off the UI thread.
+ */
+export function jpegScanProblem(b: Uint8Array): string | null {
+  let o = 2;
+  let frame: { width: number; height: number; comps: Map<number, { h: number; v: number }> } | null = null;
+  const dc: (HuffTable | undefined)[] = [];
+  const ac: (HuffTable | undefined)[] = [];
+  let restart = 0;
+  while (o + 4 <= b.length) {
+    if (b[o] !== 0xff) return null;
+    const m = b[o + 1];
+    if (m === 0xff) {
+      o++;
+      continue;
+    }
+    if (m === 0xd8 || m === 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      o += 2;
+      continue;
+    }
+    const len = u16be(b, o + 2);
+    const seg = o + 4;
+    const end = o + 2 + len;
+    if (len < 2 || end > b.length) return null; // header damage: the other checks and the decoder judge it
+    if (m === 0xc0 || m === 0xc1) {
+      const comps = new Map<number, { h: number; v: number }>();
+      const n = b[seg + 5];
+      for (let i = 0; i < n; i++)
+        comps.set(b[seg + 6 + i * 3], { h: b[seg + 7 + i * 3] >> 4, v: b[seg + 7 + i * 3] & 15 });
+      frame = { height: u16be(b, seg + 1), width: u16be(b, seg + 3), comps };
+    } else if (m >= 0xc2 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      return null; // progressive, lossless or arithmetic-coded: not walked here
+    } else if (m === 0xc4) {
+      let p = seg;
+      while (p + 17 <= end) {
+        const tc = b[p] >> 4;
+        const th = b[p] & 15;
+        const counts = b.subarray(p + 1, p + 17);
+        const total = counts.reduce((s, c) => s + c, 0);
+        const table = buildHuff(counts, b.subarray(p + 17, p + 17 + total));
+        (tc === 0 ? dc : ac)[th] = table;
+        p += 17 + total;
+      }
+    } else if (m === 0xdd) {
+      restart = u16be(b, seg);
+    } else if (m === 0xda) {
+      if (!frame) return null;
+      return walkScan(b, seg, end, frame, dc, ac, restart);
+    } else if (m === 0xd9) {
+      return null;
+    }
+    o = end;
+  }
+  return null;
+}
+
+function walkScan(
+  b: Uint8Array,
+  seg: number,
+  dataStart: number,
+  frame: { width: number; height: number; comps: Map<number, { h: number; v: number }> },
+  dc: (HuffTable | undefined)[],
+  ac: (HuffTable | undefined)[],
+  restart: number,
+): string | null {
+  const ns = b[seg];
+  const hmax = Math.max(...[...frame.comps.values()].map((c) => c.h));
+  const vmax = Math.max(...[...frame.comps.values()].map((c) => c.v));
+  const scan: { blocks: number; dc: HuffTable; ac: HuffTable }[] = [];
+  for (let i = 0; i < ns; i++) {
+    const c = frame.comps.get(b[seg + 1 + i * 2]);
+    const t = b[seg + 2 + i * 2];
+    const d = dc[t >> 4];
+    const a = ac[t & 15];
+    if (!c || !d || !a) return null;
+    scan.push({ blocks: ns === 1 ? 1 : c.h * c.v, dc: d, ac: a });
+  }
+  let mcusX: number;
+  let mcusY: number;
+  if (ns === 1) {
+    const c = frame.comps.get(b[seg + 1])!;
+    mcusX = Math.ceil(Math.ceil((frame.width * c.h) / hmax) / 8);
+    mcusY = Math.ceil(Math.ceil((frame.height * c.v) / vmax) / 8);
+  } else {
+    mcusX = Math.ceil(frame.width / (8 * hmax));
+    mcusY = Math.ceil(frame.height / (8 * vmax));
+  }
+  const total = mcusX * mcusY;
+  let pos = dataStart;
+  let byte = 0;
+  let bits = 0;
+  let atMarker = false;
+  const bit = (): number => {
+    if (bits === 0) {
+      if (pos >= b.length) return -1;
+      const v = b[pos];
+      if (v === 0xff) {
+        const next = b[pos + 1];
+        if (next !== 0x00) {
+          atMarker = true;
+          return -1;
+        }
+        pos += 2;
+      } else pos++;
+      byte = v;
+      bits = 8;
+    }
+    bits--;
+    return (byte >> bits) & 1;
+  };
+  const decode = (t: HuffTable): number => {
+    let code = 0;
+    for (let l = 1; l <= 16; l++) {
+      const v = bit();
+      if (v < 0) return -1;
+      code = (code << 1) | v;
+      if (t.max[l] >= code && code >= t.min[l] && t.max[l] >= 0) return t.symbols[t.ptr[l] + code - t.min[l]];
+    }
+    return -2;
+  };
+  const skip = (n: number): boolean => {
+    for (let i = 0; i < n; i++) if (bit() < 0) return false;
+    return true;
+  };
+  const stopped = (mcu: number, why: number) => {
+    const row = Math.floor(mcu / mcusX);
+    if (why === -2) return `the JPEG data is corrupt (an invalid Huffman code in block row ${row + 1} of ${mcusY})`;
+    return `the image data stops at block row ${row + 1} of ${mcusY}`;
+  };
+  for (let mcu = 0; mcu < total; mcu++) {
+    if (restart && mcu > 0 && mcu % restart === 0) {
+      // Byte-align and step over the RSTn marker that must be here.
+      bits = 0;
+      atMarker = false;
+      while (pos < b.length && b[pos] === 0xff && b[pos + 1] === 0xff) pos++;
+      if (b[pos] === 0xff && b[pos + 1] >= 0xd0 && b[pos + 1] <= 0xd7) pos += 2;
+      else return stopped(mcu, -1);
+    }
+    for (const c of scan) {
+      for (let k = 0; k < c.blocks; k++) {
+        const s = decode(c.dc);
+        if (s < 0 || !skip(s)) return stopped(mcu, s === -2 ? -2 : -1);
+        for (let i = 1; i < 64;) {
+          const rs = decode(c.ac);
+          if (rs < 0) return stopped(mcu, rs);
+          const r = rs >> 4;
+          const size = rs & 15;
+          if (size === 0) {
+            if (r !== 15) break;
+            i += 16;
+            continue;
+          }
+          if (!skip(size)) return stopped(mcu, -1);
+          i += r + 1;
+        }
+      }
+    }
+  }
+  void atMarker;
+  return null;
 }

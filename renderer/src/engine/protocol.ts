@@ -122,7 +122,13 @@ export type EngineRequest =
   /** Plain single-output inference on the model's last analysed input (the bench's baseline); answered by `done`. */
   | { type: 'predict'; id: number; modelId: string }
   /** Test hook: loses the WebGL context on purpose (WEBGL_lose_context) to exercise the fallback. */
-  | { type: 'simulateContextLoss'; id: number };
+  | { type: 'simulateContextLoss'; id: number }
+  /** Heartbeat: answered by `pong` from the engine's message loop (a worker spinning inside tfjs cannot). */
+  | { type: 'ping'; id: number }
+  /** Test hook (engines started with `test: true` only): busy-loops `ms` milliseconds, as a hung tfjs op would. */
+  | { type: 'debugSpin'; id: number; ms: number }
+  /** Test hook (engines started with `test: true` only): the engine's thread exits, as a crashed worker would. */
+  | { type: 'debugExit'; id: number };
 
 /** Timings of one pass, ms. */
 export interface PassTimings {
@@ -181,6 +187,8 @@ export type EngineReply =
     }
   | { type: 'channel'; id: number; layerId: string; channel: number; shape: [number, number]; values: Float32Array }
   | { type: 'cancelled'; id: number }
+  /** The answer to `ping`; `heapBytes`: memory the engine's thread holds (JS heap + wasm memory), when known. */
+  | { type: 'pong'; id: number; heapBytes?: number }
   | { type: 'error'; id: number | null; message: string; file?: string };
 
 /** The minimal port both a MessagePort and a Worker satisfy. */

@@ -7,22 +7,23 @@
 import { CancelledError, type AnalyzeSink, type Engine } from './engine';
 import { InputError } from './image-header';
 import type { EngineReply, EngineRequest, PortLike } from './protocol';
+import { parseRequest } from './protocol-schema';
 
-const REQUEST_TYPES = new Set([
-  'hello',
-  'listModels',
-  'loadModel',
-  'loadUserModel',
-  'analyze',
-  'channel',
-  'cancel',
-  'setBackend',
-  'predict',
-  'simulateContextLoss',
-]);
+/** Options of {@link serveEngine}. */
+export interface ServeOptions {
+  /**
+   * Accept the test-only requests (`debugSpin`, `debugExit`). Off in the product: only a test harness
+   * (the e2e page with `?test=1`, the host tests) turns it on.
+   */
+  test?: boolean;
+  /** Ends the engine's thread (`debugExit`): the worker closes itself, a worker thread exits. */
+  exit?: () => void;
+  /** Memory the thread holds, reported with each pong (the UI recycles an engine that grew too large). */
+  heapBytes?: () => number | undefined;
+}
 
 /** Serves `engine` on `port` until the returned function is called. */
-export function serveEngine(port: PortLike, engine: Engine): () => void {
+export function serveEngine(port: PortLike, engine: Engine, opts: ServeOptions = {}): () => void {
   const inflight = new Map<number, { controller: AbortController; kind: 'analyze' | 'load' }>();
   const post = (msg: EngineReply, transfer: Transferable[] = []) => port.postMessage(msg, transfer);
   const fail = (id: number | null, e: unknown) => {
@@ -100,11 +101,24 @@ export function serveEngine(port: PortLike, engine: Engine): () => void {
           },
         };
         const r = await engine.analyze(
-          { modelId: req.modelId, image: req.image, resize: req.resize, maxSide: req.maxSide },
+          {
+            modelId: req.modelId,
+            image: req.image,
+            resize: req.resize,
+            maxSide: req.maxSide,
+            preprocess: req.preprocess,
+          },
           sink,
           signal,
         );
-        post({ type: 'done', id: req.id, timings: r.timings, backend: r.backend, stats: r.stats });
+        post({
+          type: 'done',
+          id: req.id,
+          timings: r.timings,
+          backend: r.backend,
+          stats: r.stats,
+          ...(r.prediction ? { prediction: r.prediction } : {}),
+        });
         return;
       }
       case 'channel': {
@@ -129,6 +143,31 @@ export function serveEngine(port: PortLike, engine: Engine): () => void {
         post({ type: 'done', id: req.id, timings, backend: engine.backend!.backend });
         return;
       }
+      case 'ping':
+        // Answered in onMessage, before anything async; here only for exhaustiveness.
+        post({ type: 'pong', id: req.id });
+        return;
+      case 'debugSpin': {
+        if (!opts.test) throw new Error('debugSpin is a test hook; this engine was not started for tests');
+        // Blocks this thread the way a tfjs op that never returns does: no message (ping) is answered.
+        const until = Date.now() + req.ms;
+        // The count is reported so the minifier cannot drop the loop as dead code (esbuild did).
+        let spins = 0;
+        while (Date.now() < until) spins++;
+        post({
+          type: 'done',
+          id: req.id,
+          timings: { decodeMs: 0, forwardMs: req.ms, extractMs: 0, totalMs: req.ms, firstFrameMs: 0 },
+          backend: engine.backend?.backend ?? 'cpu',
+          stats: { frames: 0, bytesSent: 0, values: spins },
+        });
+        return;
+      }
+      case 'debugExit':
+        if (!opts.test || !opts.exit)
+          throw new Error('debugExit is a test hook; this engine was not started for tests');
+        opts.exit();
+        return;
       case 'simulateContextLoss': {
         if (!engine.simulateContextLoss())
           throw new Error('the backend is not webgl (or WEBGL_lose_context is missing): no context to lose');
@@ -140,9 +179,17 @@ export function serveEngine(port: PortLike, engine: Engine): () => void {
   };
 
   const onMessage = (ev: MessageEvent) => {
-    const req = ev.data as EngineRequest;
-    if (typeof req !== 'object' || req === null || !REQUEST_TYPES.has(req.type) || typeof req.id !== 'number') {
-      post({ type: 'error', id: null, message: `malformed engine request: ${JSON.stringify(ev.data)?.slice(0, 200)}` });
+    const checked = parseRequest(ev.data);
+    if (!checked.ok) {
+      post({ type: 'error', id: checked.id, message: checked.problem });
+      return;
+    }
+    const req = checked.value;
+    if (req.type === 'ping') {
+      // The heartbeat is answered from the message loop itself: if this thread is stuck (a spinning tfjs
+      // op, an endless loop) no pong goes out, and that silence is what the client detects.
+      const heapBytes = opts.heapBytes?.();
+      post({ type: 'pong', id: req.id, ...(heapBytes !== undefined ? { heapBytes: Math.round(heapBytes) } : {}) });
       return;
     }
     handle(req)
