@@ -138,7 +138,8 @@ function frameStats(f: LayerFrame): ActStats {
   return { min, mean: sum / Math.max(1, plane * c), max };
 }
 
-const num = (v: number) => (Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3));
+const num = (v: number) =>
+  Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 0.001) ? v.toExponential(2) : v.toFixed(3);
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -6,7 +6,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeGraph, analyzeModelJson, parseModelJson, type ModelAnalysis, type Pair } from '../renderer/src/analysis';
+import {
+  analyzeGraph,
+  analyzeModelJson,
+  parseModelJson,
+  type ModelAnalysis,
+  type Pair,
+} from '../renderer/src/analysis';
 import { openModelFiles } from '../renderer/src/formats';
 import { CliError, firstWarnings, layerJson, oneLine, readModelArg, renderTable } from './model-cli';
 import { getZooGraph, isZooId, ZOO_IDS } from '../renderer/src/zoo';

@@ -150,7 +150,9 @@ describe('bad graphs and inputs', () => {
     const c = b.conv('c', x, 4, 1);
     const bad = b.build([a, c]);
     bad.nodes.push({ name: 'sum', op: 'add', inputs: ['a', 'c'] });
-    expect(() => analyzeGraph(bad)).toThrow(/layer "sum" \(Add\) needs equal shapes \(or 1 where they broadcast\), got 6×6×4 and 8×8×4/);
+    expect(() => analyzeGraph(bad)).toThrow(
+      /layer "sum" \(Add\) needs equal shapes \(or 1 where they broadcast\), got 6×6×4 and 8×8×4/,
+    );
     const cat: ModelGraph = {
       ...bad,
       nodes: [...bad.nodes.slice(0, -1), { name: 'cat', op: 'concat', inputs: ['a', 'c'] }],

@@ -189,7 +189,7 @@ describe('bad models', () => {
     j.weightsManifest[0].weights[0].shape = [3, 3, FIX.F, FIX.C];
     await expectModelError(
       modelFiles('shapes', j, { 'weights.bin': weights }),
-      /model\.json: weight 'conv\/kernel' has shape \[3, 3, 4, 3\] in the weightsManifest, but layer 'conv' needs \[3, 3, 3, 4\]/,
+      /model\.json: weight 'conv\/kernel' has shape \[3, 3, 4, 3\] in the file, but layer 'conv' needs \[3, 3, 3, 4\]/,
     );
   });
 
@@ -209,7 +209,7 @@ describe('bad models', () => {
     j.modelTopology.config.layers[1].class_name = 'FancyPooling';
     await expectModelError(
       modelFiles('custom', j, { 'weights.bin': weights }),
-      /model\.json: layer 'pool' has class 'FancyPooling', which tfjs does not know/,
+      /model\.json: layer "pool" has class FancyPooling, which Feature Map Explorer does not know/,
     );
   });
 
@@ -221,15 +221,15 @@ describe('bad models', () => {
     );
     await expectModelError(
       { name: 'other', files: [{ path: 'model.json', bytes: text('{"hello": 1}') }] },
-      /^other\/model\.json: not a tfjs model/,
+      /^other\/model\.json: a JSON file, not a model this app opens/,
     );
     await expectModelError(
       { name: 'none', files: [{ path: 'weights.bin', bytes: weights }] },
-      /^none: no model\.json among the 1 file given/,
+      /^none\/weights\.bin: binary data of an unknown kind, not a model this app opens/,
     );
     await expectModelError(
       { name: 'keras', files: [{ path: 'model.h5', bytes: weights }] },
-      /^model\.h5: Keras HDF5 files are not read yet/,
+      /^keras\/model\.h5: binary data of an unknown kind, not a model this app opens/,
     );
   });
 

@@ -369,11 +369,11 @@ describe('tfjs layers models', () => {
     try {
       const files = await saveFiles(model);
       await expect(tfjsLayersFormat.open(files.slice(0, 1))).rejects.toThrow(
-        /^model.json: the weight file ".\/weights.bin" the model lists is missing/,
+        /^model.json: weight file 'weights.bin' listed in weightsManifest is missing/,
       );
       await expect(
         tfjsLayersFormat.open([files[0], { path: 'weights.bin', bytes: files[1].bytes.subarray(0, 100) }]),
-      ).rejects.toThrow(/^model.json: the weight files are too short/);
+      ).rejects.toThrow(/^weights.bin: 100 bytes, but model.json's weightsManifest describes \d+ bytes/);
       const json = JSON.parse(new TextDecoder().decode(files[0].bytes));
       json.modelTopology.config.layers[1].config.layers[1].class_name = 'MyCustomHead';
       await expect(

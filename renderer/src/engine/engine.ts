@@ -427,7 +427,7 @@ export class Engine {
     const declared = opened.graph.nodes.find((n) => n.op === 'input');
     const shape = declared?.op === 'input' ? declared.shape : null;
     const input: [number, number] = [shape?.[0] ?? preprocess.inputSize[0], shape?.[1] ?? preprocess.inputSize[1]];
-    const analysis = checkedAnalysis(opened, input);
+    const analysis = inFolder(files.name, () => checkedAnalysis(opened, input));
     const id = `user:${files.name}`;
     const entry: ModelEntry = {
       id,
@@ -1283,6 +1283,7 @@ function checkedAnalysis(opened: OpenedModel, input: [number, number]): ModelAna
   if (!Number.isSafeInteger(analysis.totals.macs)) {
     throw new InputError(`${file}: the model's multiply-adds exceed 2^53 — the sizes in the file are absurd`, file);
   }
+  checkWeightShapes(opened, analysis);
   // The analysis walked the graph in topological order: the runner takes the nodes in that order.
   const order = new Map(analysis.layers.map((l, i) => [l.id, i]));
   opened.graph.nodes.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
@@ -1370,5 +1371,64 @@ function checkGraphTopology(json: Record<string, unknown>, file: string): void {
         stack.pop();
       }
     }
+  }
+}
+
+/**
+ * Each weighted layer's tensors must have exactly the shapes its config and its input need (the same count in
+ * another layout — a transposed kernel — would run and give nonsense). Throws naming the file, weight and layer.
+ */
+function checkWeightShapes(opened: OpenedModel, analysis: ModelAnalysis): void {
+  const file = opened.mainFile;
+  const shapeOf = new Map(analysis.layers.map((l) => [l.id, l.outputShape]));
+  const fmtS = (s: number[]) => `[${s.join(', ')}]`;
+  for (const node of opened.graph.nodes) {
+    const cin = shapeOf.get(node.inputs[0] ?? '')?.at(-1);
+    if (cin === undefined) continue;
+    let want: number[][] | null = null;
+    switch (node.op) {
+      case 'conv':
+        want = [[...node.kernel, cin / (node.groups ?? 1), node.filters]];
+        if (node.useBias) want.push([node.filters]);
+        break;
+      case 'depthwise':
+        want = [[...node.kernel, cin, node.depthMultiplier]];
+        if (node.useBias) want.push([cin * node.depthMultiplier]);
+        break;
+      case 'separable':
+        want = [
+          [...node.kernel, cin, node.depthMultiplier],
+          [1, 1, cin * node.depthMultiplier, node.filters],
+        ];
+        if (node.useBias) want.push([node.filters]);
+        break;
+      case 'convtranspose':
+        want = [[...node.kernel, node.filters, cin]];
+        if (node.useBias) want.push([node.filters]);
+        break;
+      case 'dense':
+        want = [[cin, node.units]];
+        if (node.useBias) want.push([node.units]);
+        break;
+      case 'bn':
+        want = Array.from({ length: (node.scale ? 1 : 0) + (node.center ? 1 : 0) + 2 }, () => [cin]);
+        break;
+    }
+    if (!want) continue;
+    const have = opened.weights.get(node.name) ?? [];
+    if (have.length !== want.length) {
+      throw new InputError(
+        `${file}: layer '${node.name}' needs ${want.length} weight tensors (${want.map(fmtS).join(', ')}), the file has ${have.length}`,
+        file,
+      );
+    }
+    have.forEach((t, i) => {
+      if (t.shape.join(',') !== want![i].join(',')) {
+        throw new InputError(
+          `${file}: weight '${t.name}' has shape ${fmtS(t.shape)} in the file, but layer '${node.name}' needs ${fmtS(want![i])}`,
+          file,
+        );
+      }
+    });
   }
 }

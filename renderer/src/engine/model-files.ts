@@ -143,12 +143,12 @@ export function parseModelJsonFile(text: string, jsonPath: string): ModelJsonInf
  * Checks each group's shards against the manifest (present, total byte length) and builds the
  * ModelArtifacts tfjs loads from. `shards` maps resolved paths to bytes.
  */
-export function buildArtifacts(
-  info: ModelJsonInfo,
-  shards: Map<string, ArrayBuffer>,
-  jsonName: string,
-): io.ModelArtifacts {
-  const missing = info.resolvedPaths.flat().filter((p) => !shards.has(p));
+/**
+ * Every shard the manifest lists is present and each group's shards hold exactly the bytes its weights need;
+ * throws InputError naming the file otherwise. Only sizes are read (no copy).
+ */
+export function checkShards(info: ModelJsonInfo, sizes: Map<string, number>, jsonName: string): void {
+  const missing = info.resolvedPaths.flat().filter((p) => !sizes.has(p));
   if (missing.length) {
     const list = missing.map((p) => `'${p}'`).join(', ');
     throw new InputError(
@@ -156,9 +156,8 @@ export function buildArtifacts(
       missing[0],
     );
   }
-  const parts: Uint8Array[] = [];
   info.resolvedPaths.forEach((paths, gi) => {
-    const got = paths.reduce((a, p) => a + shards.get(p)!.byteLength, 0);
+    const got = paths.reduce((a, p) => a + sizes.get(p)!, 0);
     const want = info.groupBytes[gi];
     if (want !== null && got !== want) {
       const names = paths.join(' + ');
@@ -168,6 +167,17 @@ export function buildArtifacts(
         paths[paths.length - 1],
       );
     }
+  });
+}
+
+export function buildArtifacts(
+  info: ModelJsonInfo,
+  shards: Map<string, ArrayBuffer>,
+  jsonName: string,
+): io.ModelArtifacts {
+  checkShards(info, new Map([...shards].map(([p, b]) => [p, b.byteLength])), jsonName);
+  const parts: Uint8Array[] = [];
+  info.resolvedPaths.forEach((paths) => {
     for (const p of paths) parts.push(new Uint8Array(shards.get(p)!));
   });
   const total = parts.reduce((a, p) => a + p.byteLength, 0);

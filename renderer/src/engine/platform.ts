@@ -26,6 +26,4 @@ export interface EnginePlatform {
   decodeImage(name: string, bytes: Uint8Array, header: ImageHeader, mime?: string): Promise<RgbaImage>;
   /** Runs before a backend is first initialised (browser: wasm file URLs for tfjs-backend-wasm). */
   beforeBackend?(name: BackendName): void | Promise<void>;
-  /** Whether a failed WebGL context creation should be retried with software rendering allowed. */
-  readonly softwareWebGL?: boolean;
 }

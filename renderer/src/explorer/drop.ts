@@ -1,7 +1,5 @@
 import type { OpenedFile, ModelFilesPayload } from '../../../preload/contract';
-import { modelFromFiles } from '../bridge/web';
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|gif|bmp)$/i;
+import { isImageFile, modelFromFiles } from '../bridge/model-files';
 
 /** Reads every file entry of a dropped folder (webkitGetAsEntry), with paths relative to the drop. */
 async function walk(entry: FileSystemEntry, prefix: string, out: File[]): Promise<void> {
@@ -20,8 +18,9 @@ async function walk(entry: FileSystemEntry, prefix: string, out: File[]): Promis
 }
 
 /**
- * Sorts a drop into images and (at most one) model: a `model.json` among the files, or a dropped folder
- * holding one. Anything else is reported by name, not silently ignored.
+ * Sorts a drop into images and (at most one) model: every file that is not an image is taken as part of the
+ * model (a Keras `.h5`, an `.onnx` and its `.onnx.data`, a tfjs folder, a Teachable Machine export with its
+ * labels); the engine decides the format by content and names any file it cannot open.
  */
 export async function filesFromDataTransfer(
   dt: DataTransfer,
@@ -34,15 +33,8 @@ export async function filesFromDataTransfer(
     files.push(...dt.files);
   }
   const errors: string[] = [];
-  const isModelFile = (f: File) => f.name.endsWith('.json') || f.name.endsWith('.bin');
-  const modelFiles = files.filter(isModelFile);
-  const model = modelFiles.some((f) => f.name.endsWith('.json')) ? await modelFromFiles(modelFiles) : null;
+  const model = await modelFromFiles(files);
   const images: OpenedFile[] = [];
-  for (const f of files) {
-    if (isModelFile(f)) continue;
-    if (IMAGE_EXT.test(f.name) || f.type.startsWith('image/'))
-      images.push({ name: f.name, bytes: await f.arrayBuffer() });
-    else errors.push(`${f.name}: not an image or a tfjs model file; ignored.`);
-  }
+  for (const f of files) if (isImageFile(f)) images.push({ name: f.name, bytes: await f.arrayBuffer() });
   return { images, model, errors };
 }

@@ -35,6 +35,13 @@ export function describeUnopenable(files: ModelFile[], name: string): string {
   if (files.length === 0) return `${name}: no files`;
   if (files.length === 1) {
     const f = files[0];
+    if (/\.json$/i.test(f.path) && f.bytes.length < 64 << 20) {
+      try {
+        JSON.parse(new TextDecoder().decode(f.bytes));
+      } catch (e) {
+        return `${f.path}: not valid JSON (${(e as Error).message})`;
+      }
+    }
     return `${f.path}: ${describeBytes(f.bytes)}, not a model this app opens (${known})`;
   }
   const big = [...files].sort((a, b) => b.bytes.length - a.bytes.length).slice(0, 3);

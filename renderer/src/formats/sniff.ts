@@ -25,16 +25,27 @@ export function isLfsPointer(b: Uint8Array): boolean {
   return new TextDecoder().decode(b).startsWith('version https://git-lfs.github.com/spec/');
 }
 
-/** The first non-space byte, when the file is plausibly text (JSON / TXT). */
+/** The first non-space character, when the file's start is plausibly text (valid UTF-8, few control bytes). */
 function firstTextChar(b: Uint8Array): string | null {
-  const n = Math.min(b.length, 512);
-  for (let i = 0; i < n; i++) {
-    const c = b[i];
-    if (c === 0) return null;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xef && c !== 0xbb && c !== 0xbf)
-      return String.fromCharCode(c);
+  const head = b.subarray(0, 512);
+  let text: string | null = null;
+  // The 512-byte cut may split a multi-byte character: allow up to 3 bytes less.
+  for (let cut = 0; cut < 4 && text === null; cut++) {
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - cut)));
+    } catch {
+      text = null;
+    }
   }
-  return null;
+  if (text === null) return null;
+  let control = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) control++;
+  }
+  if (control > text.length / 50) return null;
+  const m = /[^\s\ufeff]/.exec(text);
+  return m ? m[0] : null;
 }
 
 /** One phrase saying what the bytes are, for "<file>: <phrase>, not a model this app opens". */

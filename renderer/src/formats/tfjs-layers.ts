@@ -6,6 +6,7 @@
  */
 import type { KerasFlatLayer } from '../analysis/keras';
 import { InputError } from '../engine/image-header';
+import { checkShards, parseModelJsonFile } from '../engine/model-files';
 import type { TensorData } from '../zoo/graph';
 import {
   attachWeights,
@@ -131,7 +132,7 @@ function readManifest(json: Json, files: ModelFile[], jsonPath: string): TensorD
     if (!isObj(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights)) continue;
     const shards = group.paths.map((p) => {
       const path = joinPath(dir, String(p));
-      const f = byPath.get(path) ?? files.find((x) => x.path.split('/').pop() === String(p).split('/').pop());
+      const f = byPath.get(path);
       if (!f)
         throw new InputError(
           `${jsonPath}: the weight file "${String(p)}" the model lists is missing; open the folder with all its files`,
@@ -248,6 +249,9 @@ export const tfjsLayersFormat: ModelFormat = {
     const version = mt.keras_version;
     const keras3 = isKeras3Version(version) || typeof topo.module === 'string';
     const flat = flattenStrict(topo, file, keras3);
+    // The engine's own checks first: no shard path may leave the folder, every shard present, sizes exact.
+    const info = parseModelJsonFile(decoder.decode(jf.bytes), file);
+    checkShards(info, new Map(files.map((f) => [joinPath('', f.path), f.bytes.byteLength])), file.split('/').pop()!);
     const tensors = readManifest(json, files, file);
     const { values, unmatched } = bindByName(flat.layers, tensors);
     const weights = attachWeights(flat, values, file);

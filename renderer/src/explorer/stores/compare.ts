@@ -16,6 +16,7 @@ import { alignIndex, layoutModel, type LinkMode, type ModelLayout } from '../com
 import { buildComparisonTable, type ComparisonTable } from '../compare/table';
 import { MAX_MODELS, type SavedImageRef } from '../compare/saved-comparison';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
+import { useModelSettingsStore } from './model-settings';
 
 /** The parts of the engine client the comparison uses. */
 export type CompareEngine = Pick<EngineClient, 'hello' | 'loadModel' | 'loadUserModel' | 'analyze' | 'dispose'>;
@@ -72,6 +73,7 @@ export const PANE_MAX_SIDE = 56;
  * only that model; the others keep their frames.
  */
 export const useCompareStore = defineStore('compare', () => {
+  const settings = useModelSettingsStore();
   const connected = ref(false);
   const backend = ref<BackendName | null>(null);
   const backendReason = ref('');
@@ -123,8 +125,12 @@ export const useCompareStore = defineStore('compare', () => {
     resourcesBase.value = bridge.resourcesBase;
     let c = engine;
     if (!c) {
-      ownPort = await bridge.connectEngine();
-      c = new EngineClient(ownPort);
+      const port = (ownPort = await bridge.connectEngine());
+      const own = new EngineClient(port);
+      // A hang seen from this view restarts the engine too; the 'restarting' status then brings every
+      // client back (ComparisonView calls reconnect, the session store restores the main view).
+      own.onDead((e) => void bridge.restartEngine?.(e.message, port).catch(() => {}));
+      c = own;
     }
     client = c;
     const ready = await c.hello(bridge.resourcesBase, preferredBackends());
@@ -367,6 +373,8 @@ export const useCompareStore = defineStore('compare', () => {
       maxSide: PANE_MAX_SIDE,
       // This store already runs one pass at a time; keepOthers stops the engine cancelling the main view's pass.
       keepOthers: true,
+      // The user's remembered input conventions for this model, as in the main view.
+      ...(settings.overrideFor(s.id) ? { preprocess: settings.overrideFor(s.id) } : {}),
     });
     pass.onImage((info) => {
       const live = pane(p.key);

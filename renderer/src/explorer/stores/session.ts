@@ -8,12 +8,17 @@ import type {
   ModelEntry,
   ModelSummary,
   PassTimings,
+  PortLike,
+  Prediction,
+  Preprocess,
   ResizePolicy,
   UserModelFiles,
 } from '../../engine/protocol';
-import { EngineClient, EngineError, type LoadOptions } from '../../engine/client';
+import { EngineClient, EngineDead, EngineError, type LoadOptions, type RequestInfo } from '../../engine/client';
 import { checkImageBytes } from '../../engine/image-header';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
+import { useModelSettingsStore } from './model-settings';
+import { withOverride } from '../preprocess-presets';
 import type { OpenedFile } from '../../../../preload/contract';
 
 /** An image the user opened this session (the strip lets them switch back). */
@@ -28,9 +33,21 @@ export interface SessionImage {
 export interface Notice {
   kind: 'error' | 'info';
   message: string;
+  /** 'restart': the banner offers "Restart engine" (the engine stopped, or could not start). */
+  action?: 'restart';
+}
+
+/** A model that made the engine stop; it is not loaded again automatically. */
+export interface CrashedModel {
+  modelId: string;
+  /** What the engine was doing: "loading cyclic/model.json". */
+  during: string;
 }
 
 export type EngineState = 'connecting' | 'ready' | 'restarting' | 'failed';
+
+/** Memory (JS heap + wasm) past which the engine is recycled after a pass. */
+export const ENGINE_HEAP_LIMIT = 1.5 * 2 ** 30;
 
 /** Exposed for automation and debugging (tests read it; nothing in the app depends on it). */
 declare global {
@@ -65,6 +82,18 @@ export const useSessionStore = defineStore('session', () => {
   const imageSize = ref<[number, number] | null>(null);
 
   const frames = shallowRef(new Map<string, LayerFrame>());
+  /** The top-5 of the last finished pass, and the model it belongs to. */
+  const prediction = shallowRef<Prediction | null>(null);
+  const predictionModel = ref<string | null>(null);
+  const settings = useModelSettingsStore();
+  /** The model's input conventions with the user's remembered choice on top (what the next pass uses). */
+  const conventions = computed<Preprocess | null>(() => {
+    const s = summary.value;
+    if (!s) return null;
+    const chosen = withOverride(s.preprocess, settings.overrideFor(s.id));
+    return resize.value ? { ...chosen, resize: resize.value } : chosen;
+  });
+  const conventionsOverridden = computed(() => !!summary.value && !!settings.overrideFor(summary.value.id));
   const framesVersion = ref(0);
   const passState = ref<'idle' | 'running' | 'done' | 'error'>('idle');
   const timings = ref<PassTimings | null>(null);
@@ -73,6 +102,10 @@ export const useSessionStore = defineStore('session', () => {
   const focusIndex = ref(0);
   const notice = ref<Notice | null>(null);
   const resize = ref<ResizePolicy | null>(null);
+  /** Models that made the engine stop (the UI shows a "caused the engine to stop" badge). */
+  const crashedModels = ref<CrashedModel[]>([]);
+  /** How many times the engine was restarted this session. */
+  const restarts = ref(0);
 
   let client: EngineClient | null = null;
   let bridgeRef: HostBridge | null = null;
@@ -80,6 +113,14 @@ export const useSessionStore = defineStore('session', () => {
   let activePass: { cancel(): void } | null = null;
   /** The last image whose pass completed: what the scene shows. */
   let lastGoodImageId: number | null = null;
+  /** The files of the user model on screen, so it can be loaded again into a restarted engine. */
+  let userModelFiles: { id: string; files: UserModelFiles } | null = null;
+  /** "model|image" of passes that were running when the engine stopped (a second time marks the model). */
+  const passStrikes = new Set<string>();
+  let recovering: Promise<void> | null = null;
+  let clientPort: PortLike | null = null;
+  /** "model|image" of the pass after which the engine was last recycled for its memory. */
+  let recycledFor: string | null = null;
 
   const layers = computed(() => summary.value?.analysis.layers ?? []);
   const frameLayers = computed(() => {
@@ -103,36 +144,148 @@ export const useSessionStore = defineStore('session', () => {
     engineState.value = 'connecting';
     bridge.onEngineStatus((status) => {
       if (status.state === 'restarting') {
-        engineState.value = 'restarting';
-        notice.value = { kind: 'info', message: `The engine stopped (${status.reason}); restarting…` };
-        void reconnect();
+        // Main restarted the engine by itself (Electron: the inference window crashed), or our own restart.
+        if (!recovering) void recover(null, `The engine stopped (${status.reason})`, false);
       } else if (status.state === 'failed') {
         engineState.value = 'failed';
-        showError(`The engine could not start: ${status.reason}`);
+        notice.value = { kind: 'error', message: `The engine could not start: ${status.reason}`, action: 'restart' };
       }
     });
     await reconnect();
   }
 
-  /** (Re)connects to the engine; after a restart, reloads the model and reruns the image so nothing is lost. */
+  /** Connects to the engine; a model on screen is loaded again and the image rerun, so nothing is lost. */
   async function reconnect(): Promise<void> {
     if (!bridgeRef) return;
     const port = await bridgeRef.connectEngine();
     client?.dispose();
-    client = new EngineClient(port);
+    clientPort = port;
+    const c = (client = new EngineClient(port));
     client.onBackend((b) => {
       backend.value = b.backend;
       backendReason.value = b.reason;
+    });
+    client.onDead((e) => {
+      if (client === c) void recover(e, e.message, true);
     });
     const prefer = preferredBackends();
     const ready = await client.hello(bridgeRef.resourcesBase, prefer);
     backend.value = ready.backend;
     backendReason.value = ready.reason;
     tfjsVersion.value = ready.tfjsVersion;
-    models.value = ready.models;
+    const user = userModelFiles;
+    // A restarted engine knows only its own models: the user's stay in the list (and can be opened again).
+    models.value = [...ready.models, ...userEntries().filter((m) => !ready.models.some((r) => r.id === m.id))];
     engineState.value = 'ready';
     if (notice.value?.kind === 'info') notice.value = null;
-    if (modelId.value) await selectModel(modelId.value);
+    const id = modelId.value;
+    if (!id || crashedModels.value.some((m) => m.modelId === id)) return;
+    if (user && user.id === id) await load(user.files.name, (opts) => client!.loadUserModel(user.files, opts));
+    else await selectModel(id);
+  }
+
+  /** The user-model entries already in the list (kept across a restart; the new engine has none). */
+  function userEntries(): ModelEntry[] {
+    return models.value.filter((m) => m.source === 'user');
+  }
+
+  /**
+   * The engine stopped (the client's watchdog saw no answer, or main restarted it): restart it if asked,
+   * reconnect, restore the model list, the model and the image, and say what happened. The model that was
+   * loading when it stopped, or whose pass stopped it twice, is marked and not loaded again by itself.
+   */
+  function recover(dead: EngineDead | null, reason: string, restart: boolean, quiet = false): Promise<void> {
+    if (recovering) return recovering;
+    let settle!: () => void;
+    // Set before the body runs: restartEngine announces 'restarting' synchronously, and that status must
+    // find this recovery already under way (not start a second one).
+    recovering = new Promise<void>((r) => (settle = r));
+    void (async () => {
+      engineState.value = 'restarting';
+      restarts.value++;
+      const culprit = dead?.culprit ? blame(dead.culprit) : null;
+      const asked = !dead && restart;
+      const what = quiet
+        ? `The engine was restarted to free memory (${reason})`
+        : dead
+          ? `${dead.message}; it was restarted`
+          : asked
+            ? 'Restarting the engine'
+            : `${reason}; it was restarted`;
+      const marked = culprit
+        ? ` ${culprit} is marked: it caused the engine to stop and is not reloaded automatically.`
+        : '';
+      // On request: an info line that goes once the engine is back. Otherwise the user learns what happened.
+      notice.value = quiet
+        ? { kind: 'info', message: `${what}.` }
+        : asked
+          ? { kind: 'info', message: `${what}…` }
+          : { kind: 'error', message: `${what}.${marked}`, action: 'restart' };
+      activePass = null;
+      loadAbort?.abort();
+      loadAbort = null;
+      modelLoading.value = null;
+      if (passState.value === 'running') passState.value = lastGoodImageId === null ? 'idle' : 'done';
+      client?.dispose();
+      client = null;
+      try {
+        if (restart && bridgeRef?.restartEngine)
+          await bridgeRef.restartEngine(reason, dead ? (clientPort ?? undefined) : undefined);
+        await reconnect();
+        if (activeImageId.value !== null && !activePass && summary.value) await analyze();
+      } catch (e) {
+        engineState.value = 'failed';
+        notice.value = { kind: 'error', message: `The engine did not come back: ${errorText(e)}`, action: 'restart' };
+      }
+    })().finally(() => {
+      recovering = null;
+      settle();
+    });
+    return recovering;
+  }
+
+  /** Decides which model made the engine stop (if any), marks it, and names it for the message. */
+  function blame(info: RequestInfo): string | null {
+    if (!info.modelId) return null;
+    const loading = info.type === 'loadModel' || info.type === 'loadUserModel';
+    if (!loading) {
+      // A pass that stopped the engine once may have been bad luck (a killed worker); twice is the model.
+      const key = `${info.modelId}|${info.file ?? ''}`;
+      if (!passStrikes.has(key)) {
+        passStrikes.add(key);
+        return null;
+      }
+    }
+    const id = info.modelId;
+    if (!crashedModels.value.some((m) => m.modelId === id))
+      crashedModels.value = [...crashedModels.value, { modelId: id, during: info.during }];
+    if (modelId.value === id) {
+      // Its own pass stopped the engine twice: leave it unloaded.
+      summary.value = null;
+      frames.value = new Map();
+      framesVersion.value++;
+    }
+    const name = models.value.find((m) => m.id === id)?.name;
+    return loading && info.type === 'loadUserModel' ? info.during.replace(/^loading /, '') : (name ?? id);
+  }
+
+  /**
+   * After a pass: an engine whose memory grew past ENGINE_HEAP_LIMIT (a large input makes the wasm heap grow,
+   * and it never shrinks) is restarted quietly, with the model and image restored, before it runs out.
+   */
+  function recycleIfLarge(): void {
+    const heap = client?.heapBytes ?? null;
+    if (heap === null || heap <= ENGINE_HEAP_LIMIT || recovering) return;
+    // Once per model and image: if the restored pass grows it past the limit again, restarting cannot help.
+    const key = `${modelId.value}|${activeImageId.value}`;
+    if (recycledFor === key) return;
+    recycledFor = key;
+    void recover(null, `recycled: its memory grew to ${Math.round(heap / 2 ** 20)} MB`, true, true);
+  }
+
+  /** The "Restart engine" button: ends the engine (even a stuck one) and restores what was on screen. */
+  function restartEngine(): Promise<void> {
+    return recover(null, 'restart requested', true);
   }
 
   /** `?backend=wasm` (tests, benchmarks) forces a backend order; the default is webgl → wasm → cpu. */
@@ -165,7 +318,8 @@ export const useSessionStore = defineStore('session', () => {
       applySummary(s);
       await analyze();
     } catch (e) {
-      if (!isCancelled(e)) showError(errorText(e));
+      // EngineDead: recover() says what happened and restores the scene.
+      if (!isCancelled(e) && !(e instanceof EngineDead)) showError(errorText(e));
     } finally {
       if (loadAbort === abort) {
         loadAbort = null;
@@ -179,7 +333,11 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   function loadUserModel(model: UserModelFiles): Promise<void> {
-    return load(model.name, (opts) => client!.loadUserModel(model, opts));
+    return load(model.name, async (opts) => {
+      const s = await client!.loadUserModel(model, opts);
+      userModelFiles = { id: s.id, files: model };
+      return s;
+    });
   }
 
   /** Stops the model load in flight; the model on screen stays. */
@@ -252,8 +410,15 @@ export const useSessionStore = defineStore('session', () => {
     const incoming = new Map<string, LayerFrame>();
     let first = true;
     passState.value = 'running';
+    const override = settings.overrideFor(s.id);
     const pass = client
-      .analyze({ modelId: s.id, image, resize: resize.value ?? s.preprocess.resize, maxSide: 0 })
+      .analyze({
+        modelId: s.id,
+        image,
+        resize: resize.value ?? override?.resize ?? s.preprocess.resize,
+        maxSide: 0,
+        ...(override ? { preprocess: override } : {}),
+      })
       .onImage((info) => {
         inputPreview.value = info.preview;
         imageSize.value = [info.width, info.height];
@@ -274,11 +439,14 @@ export const useSessionStore = defineStore('session', () => {
       if (activePass !== pass) return;
       timings.value = done.timings;
       passBackend.value = done.backend;
+      prediction.value = done.prediction ?? null;
+      predictionModel.value = s.id;
       passState.value = 'done';
       lastGoodImageId = img.id;
+      recycleIfLarge();
     } catch (e) {
       if (activePass !== pass) return;
-      if (isCancelled(e)) return;
+      if (isCancelled(e) || e instanceof EngineDead) return;
       passState.value = 'error';
       // The image failed: say why and keep the previous scene as it was.
       showError(errorText(e));
@@ -302,9 +470,41 @@ export const useSessionStore = defineStore('session', () => {
     await analyze();
   }
 
+  /** The user changed how the current model's input is prepared: remembered per model, then run again. */
+  async function setConventions(patch: Partial<Preprocess>): Promise<void> {
+    const s = summary.value;
+    if (!s) return;
+    const { resize: policy, ...rest } = patch;
+    if (policy) resize.value = policy;
+    if (Object.keys(rest).length) settings.updateOverride(s.id, rest);
+    await analyze();
+  }
+
+  /** Back to the model's own conventions. */
+  async function resetConventions(): Promise<void> {
+    const s = summary.value;
+    if (!s) return;
+    settings.clear(s.id);
+    resize.value = null;
+    await analyze();
+  }
+
   async function channelValues(layerId: string, channel: number) {
     if (!client || !summary.value) return null;
     return client.channel(summary.value.id, layerId, channel);
+  }
+
+  /**
+   * Test hooks for the recovery tests (window.__fme.store): the engine spins or exits. Answered with an
+   * error unless the engine was started with its test hooks (`?test=1` in the browser build).
+   */
+  function debugEngine(kind: 'spin' | 'exit', ms = 60_000): Promise<void> {
+    if (!client) return Promise.reject(new Error('no engine'));
+    if (kind === 'exit') {
+      client.debugExit();
+      return Promise.resolve();
+    }
+    return client.debugSpin(ms);
   }
 
   const store = {
@@ -326,6 +526,11 @@ export const useSessionStore = defineStore('session', () => {
     passState,
     passBackend,
     timings,
+    prediction: computed(() =>
+      prediction.value && predictionModel.value === summary.value?.id ? prediction.value : null,
+    ),
+    conventions,
+    conventionsOverridden,
     focusIndex,
     focusedLayer,
     layers,
@@ -333,7 +538,11 @@ export const useSessionStore = defineStore('session', () => {
     notice,
     resize,
     currentModel,
+    crashedModels,
+    restarts,
     connect,
+    restartEngine,
+    debugEngine,
     selectModel,
     loadUserModel,
     cancelLoad,
@@ -344,6 +553,8 @@ export const useSessionStore = defineStore('session', () => {
     focusStep,
     focusLayer,
     setResize,
+    setConventions,
+    resetConventions,
     channelValues,
     showError,
   };
