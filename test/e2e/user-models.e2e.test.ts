@@ -87,7 +87,7 @@ describe('your own models', () => {
     await drop(page, [{ name: 'model.h5', b64: Buffer.from('not really a model\n').toString('base64') }]);
     await expect
       .poll(() => page.locator('body').textContent(), { timeout: 30_000 })
-      .toMatch(/model\.h5: a text file, not a model/);
+      .toMatch(/model\.h5: this is a text file, not a Keras HDF5 model/);
     expect(await page.evaluate(() => window.__fme!.store.summary!.name)).toBe('onnx-ccoltong-lenet-batch10.onnx');
     await page.close();
   });

@@ -744,6 +744,7 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
     if (geometry) layer.geometry = geometry;
     if (activation) layer.activation = activation;
     if (node.trainable === false) layer.frozen = true;
+    if (node.scope?.length) layer.scope = [...node.scope];
     layers.push(layer);
   }
 

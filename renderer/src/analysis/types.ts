@@ -90,6 +90,8 @@ export interface LayerAnalysis {
    * would list them as non-trainable.
    */
   frozen?: boolean;
+  /** The nested models the layer sits in, outermost first (a Teachable Machine export); absent at the top level. */
+  scope?: string[];
 }
 
 export interface Stage {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { InputError, checkPixelCount, describeNonImage, jpegScanProblem, type ImageHeader } from './image-header';
 import type { EnginePlatform, ReadOptions } from './platform';
 import type { RgbaImage } from './preprocess';
@@ -129,12 +130,13 @@ export const browserPlatform: EnginePlatform = {
   beforeBackend(name) {
     if (name === 'wasm') {
       // The threaded build starts its pthread workers with importScripts() of the backend's own script,
-      // which a bundled module worker cannot offer: use the single-threaded SIMD build (the threaded copy is
-      // not shipped).
+      // which a bundled module worker cannot offer: use the single-threaded SIMD build. setWasmPaths still
+      // wants a URL for every binary, so the threaded one is listed, never fetched.
       tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       setWasmPaths({
         'tfjs-backend-wasm.wasm': wasmPlain,
         'tfjs-backend-wasm-simd.wasm': wasmSimd,
+        'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
       });
     }
   },
