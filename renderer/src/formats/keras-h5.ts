@@ -8,7 +8,8 @@
  */
 import { legacyWeightOrder, type KerasFlatLayer, type KerasTreeEntry } from '../analysis/keras';
 import { InputError } from '../engine/image-header';
-import type { TensorData } from '../zoo/graph';
+import type { TensorData, WeightStore } from '../zoo/graph';
+import { getZooGraph, zooEntries, type ZooId } from '../zoo';
 import { isHdf5, withHdf5, type H5Reader } from './hdf5';
 import {
   attachWeights,
@@ -141,6 +142,62 @@ function weightsOnlyMessage(h5: H5Reader, root: string, file: string): string {
   );
 }
 
+/** Keras Applications names (as recogniseApplication gives them) → the zoo architecture written with the same layer names. */
+const ZOO_FOR_APPLICATION: Record<string, ZooId> = {
+  VGG16: 'vgg16',
+  ResNet50: 'resnet50',
+  DenseNet: 'densenet121',
+  MobileNetV2: 'mobilenetv2',
+  InceptionV3: 'inceptionv3',
+};
+
+/**
+ * A weights-only file whose layer names are those of a Keras Applications model the zoo builds: the zoo's graph
+ * with the file's tensors, when every weighted layer of the graph is in the file with the shapes the layer needs
+ * (so a "notop" file or another variant is refused with the weights-only message instead).
+ */
+function onBuiltInArchitecture(h5: H5Reader, root: string, file: string): OpenedModel | null {
+  const raw = h5.attr(root || '/', 'layer_names');
+  const layers = Array.isArray(raw) ? raw.map(String) : h5.keys(root || '/');
+  const app = recogniseApplication(layers);
+  const zooId = app ? ZOO_FOR_APPLICATION[app] : undefined;
+  if (!zooId) return null;
+  const graph = getZooGraph(zooId);
+  const weights: WeightStore = new Map();
+  const names = new Set(layers);
+  for (const node of graph.nodes) {
+    const weighted = ['conv', 'depthwise', 'separable', 'dense', 'bn'].includes(node.op);
+    if (!weighted) continue;
+    if (!names.has(node.name)) return null;
+    const wn = h5.attr(`${root}${node.name}`, 'weight_names');
+    const list = Array.isArray(wn) ? wn.map(String) : [];
+    if (!list.length) return null;
+    const tensors: TensorData[] = list.map((n) => {
+      const t = h5.tensor(`${root}${node.name}/${n}`);
+      return { name: `${node.name}/${n.split('/').pop()}`, shape: t.shape, data: t.data };
+    });
+    weights.set(node.name, tensors);
+    node.weights = tensors.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      ...(/moving_(mean|variance)/.test(t.name) ? { role: 'stat' as const } : {}),
+    }));
+  }
+  graph.source = file;
+  const arch = zooEntries().find((z) => z.id === zooId)?.name ?? zooId;
+  return {
+    graph,
+    weights,
+    format: 'keras-h5',
+    description: `Keras Applications ${app} weights (${file}) on the built-in ${arch} architecture`,
+    mainFile: file,
+    warnings: [
+      `${file} holds weights only (no model_config); its layer names are Keras Applications ${app}'s, so they were ` +
+        `loaded onto the built-in ${arch}`,
+    ],
+  };
+}
+
 /** A Keras architecture JSON (`model.to_json()`) among the files: {class_name: Sequential | Functional | Model, config}. */
 function architectureJson(files: ModelFile[]): { path: string; text: string } | undefined {
   for (const f of files) {
@@ -191,7 +248,13 @@ export const kerasH5Format: ModelFormat = {
       // save_weights + to_json: the architecture may come as a JSON file next to the weights.
       const sidecar = cfgText === undefined ? architectureJson(files) : undefined;
       if (sidecar) cfgText = sidecar.text;
-      if (cfgText === undefined) throw new InputError(weightsOnlyMessage(h5, root, file), file);
+      if (cfgText === undefined) {
+        // Keras Applications weights (model.save_weights, or the files Keras caches in ~/.keras/models) load
+        // onto the built-in architecture of the same name when every one of its weighted layers is in the file.
+        const onto = onBuiltInArchitecture(h5, root, file);
+        if (onto) return onto;
+        throw new InputError(weightsOnlyMessage(h5, root, file), file);
+      }
       if (typeof cfgText !== 'string') throw new InputError(`${file}: the model_config attribute is not text`, file);
       if (typeof version === 'string' && /^1\./.test(version))
         throw new InputError(
