@@ -43,6 +43,9 @@ export default defineConfig({
           hookTimeout: 300_000,
           // One Chromium at a time: the machine has two cores and SwiftShader is CPU-bound.
           fileParallelism: false,
+          // After the node and dom projects, never beside them: the recovery tests time the engine's
+          // restart (within 5 s), which a PyTorch export running on the other core would distort.
+          sequence: { groupOrder: 1 },
           pool: 'forks',
         },
       },
