@@ -38,6 +38,7 @@ export default defineConfig({
           name: 'e2e',
           environment: 'node',
           include: ['test/e2e/**/*.e2e.test.ts'],
+          exclude: ['test/e2e/recovery.e2e.test.ts'],
           globalSetup: ['test/e2e/setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 300_000,
@@ -47,6 +48,20 @@ export default defineConfig({
           // restart (within 5 s), which a PyTorch export running on the other core would distort.
           sequence: { groupOrder: 1 },
           pool: 'forks',
+        },
+      },
+      {
+        test: {
+          name: 'e2e-recovery',
+          environment: 'node',
+          include: ['test/e2e/recovery.e2e.test.ts'],
+          globalSetup: ['test/e2e/setup-served.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          pool: 'forks',
+          // Last, alone: it times engine restarts (within 5 s).
+          sequence: { groupOrder: 2 },
         },
       },
     ],

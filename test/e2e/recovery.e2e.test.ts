@@ -114,6 +114,7 @@ describe('engine recovery', () => {
   });
 
   it('a cyclic layers model.json: the app recovers within 5 s and names the file', async () => {
+    await waitRestored((await shown()).restarts, 30_000);
     const before = (await shown()).restarts;
     const t0 = Date.now();
     await page.evaluate(() => {
@@ -171,6 +172,8 @@ describe('engine recovery', () => {
   });
 
   it('a JPEG cut short with an end marker appended is refused in Chromium, naming the file', async () => {
+    // Each case starts from the settled app, whatever the one before left in flight.
+    await waitRestored((await shown()).restarts, 30_000);
     const jpg = readFileSync(resolve(__dirname, '../../resources/samples/rocket.jpg'));
     let sos = 2;
     while (!(jpg[sos] === 0xff && jpg[sos + 1] === 0xda)) sos += 2 + jpg.readUInt16BE(sos + 2);
@@ -188,6 +191,8 @@ describe('engine recovery', () => {
   });
 
   it('a 4000×3000 photo is decoded downscaled and runs through every layer', async () => {
+    // Each case starts from the settled app, whatever the one before left in flight.
+    await waitRestored((await shown()).restarts, 30_000);
     await page.evaluate(async () => {
       const c = new OffscreenCanvas(4000, 3000);
       const g = c.getContext('2d')!;
@@ -221,6 +226,8 @@ describe('engine recovery', () => {
   });
 
   it('"Restart engine" in the status bar restarts on request and keeps the scene', async () => {
+    // Each case starts from the settled app, whatever the one before left in flight.
+    await waitRestored((await shown()).restarts, 30_000);
     const before = (await shown()).restarts;
     await page.getByTestId('restart-engine').click();
     const s = await waitRestored(before + 1, 10_000);
