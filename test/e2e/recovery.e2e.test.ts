@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshotPath, watchPage } from './browser';
 
@@ -17,10 +17,17 @@ const MNV2 = 'mobilenetv2-pretrained';
 
 beforeAll(async () => {
   browser = await launchBrowser();
+});
+// Each case on a fresh app: a case's restarts are counted from 0. (Run one after another on one page, a pass
+// on the replacement worker has been seen to stall in CI: an open bug, see the reliability issue's note.)
+beforeEach(async () => {
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   ({ errors } = watchPage(page));
   await page.goto(`${inject('baseUrl')}?backend=wasm&test=1`);
   await waitRestored(0, 120_000);
+});
+afterEach(async () => {
+  await page?.close();
 });
 afterAll(async () => {
   await browser?.close();
@@ -102,9 +109,9 @@ describe('engine recovery', () => {
     // The model and the photo are back on screen within 5 s (the rerun pass streaming its layers); the
     // pass completes shortly after. Detection takes longer here than for a spin: a pass in flight may block
     // the worker legitimately for its MACs' worth of time (client.ts, macsPerMs).
-    await waitRestored(2, 5000, true);
+    await waitRestored(1, 5000, true);
     const back = Date.now() - t0;
-    const s = await waitRestored(2, 10_000);
+    const s = await waitRestored(1, 10_000);
     console.log(`exit mid-pass: first layers back after ${back} ms, every layer after ${Date.now() - t0} ms`);
     expect(s.notice).toMatch(
       /^The engine stopped responding while analyzing chelsea\.png with mobilenetv2-pretrained; it was restarted\.$/,

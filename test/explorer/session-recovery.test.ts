@@ -53,7 +53,11 @@ describe('session store: engine recovery', () => {
     opts.hung = true;
     const json = new TextEncoder().encode('{}').buffer as ArrayBuffer;
     void store.loadUserModel({ name: 'cyclic', files: [{ path: 'model.json', bytes: json }] });
-    const ms = await until(() => store.restarts === 1 && store.engineState === 'ready' && store.passState === 'done');
+    // Done again on the new engine (the old pass's 'done' must not count): its rerun was sent and finished.
+    const rerun = () => state.engine.requests.some((r) => r.type === 'analyze');
+    const ms = await until(
+      () => store.restarts === 1 && store.engineState === 'ready' && rerun() && store.passState === 'done',
+    );
     expect(ms).toBeLessThan(5000);
     expect(state.restarts).toBe(1);
     expect(store.notice?.message).toMatch(
@@ -81,7 +85,13 @@ describe('session store: engine recovery', () => {
     await settle();
     opts.hung = true;
     store.addImages([png('dog.png')]);
-    await until(() => store.restarts === 1 && store.engineState === 'ready' && store.passState === 'done');
+    await until(
+      () =>
+        store.restarts === 1 &&
+        store.engineState === 'ready' &&
+        state.engine.requests.some((r) => r.type === 'analyze') &&
+        store.passState === 'done',
+    );
     expect(store.notice?.message).toMatch(
       /^The engine stopped responding while analyzing dog\.png with tiny; it was restarted\.$/,
     );
