@@ -1204,11 +1204,25 @@ function inFolder<T>(folder: string, check: () => T): T {
   try {
     return check();
   } catch (e) {
-    if (e instanceof InputError && folder && !e.message.startsWith(`${folder}/`)) {
-      throw new InputError(`${folder}/${e.message}`, e.file);
-    }
-    throw e;
+    throw inFolderError(folder, e);
   }
+}
+
+/**
+ * The error a model-file check threw, its message prefixed with the model's folder (unless it already names it).
+ * `singleFile`: the "folder" is the file itself (a dropped .h5 / .onnx), so a message starting with it is kept.
+ */
+function inFolderError(folder: string, e: unknown, singleFile = false): unknown {
+  if (e instanceof AnalysisError) e = new InputError(e.message, e.file);
+  if (
+    e instanceof InputError &&
+    folder &&
+    !e.message.startsWith(`${folder}/`) &&
+    !(singleFile && e.message.startsWith(folder))
+  ) {
+    return new InputError(`${folder}/${e.message}`, e.file);
+  }
+  return e;
 }
 
 function fallbackAnalysis(runner: Runner, input: [number, number], why: string): ModelAnalysis {
@@ -1295,11 +1309,7 @@ async function inFolderAsync<T>(folder: string, open: () => Promise<T>): Promise
   try {
     return await open();
   } catch (e) {
-    if (e instanceof AnalysisError) throw new InputError(e.message, e.file);
-    if (e instanceof InputError && folder && !e.message.startsWith(`${folder}/`) && !e.message.startsWith(folder)) {
-      throw new InputError(`${folder}/${e.message}`, e.file);
-    }
-    throw e;
+    throw inFolderError(folder, e, true);
   }
 }
 
