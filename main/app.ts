@@ -18,6 +18,7 @@ import { InferenceSchemas, InvokeSchemas } from './schemas';
 import { APP_BASE_URL, APP_HOST, APP_SCHEME, parseUrl, trustedOrigins } from './security';
 import { clampBounds, MIN_WINDOW, StateStore } from './state';
 import { createHardenedWindow } from './windows';
+import { findWeights } from './weights-finder';
 
 /** Where the built app's pieces are on disk. */
 export interface AppPaths {
@@ -301,6 +302,14 @@ export class ExplorerApp {
     r.handle(Invoke.recentList, InvokeSchemas[Invoke.recentList], () => state.recentList());
     r.handle(Invoke.recentOpen, InvokeSchemas[Invoke.recentOpen], async (id, event) => {
       const result = await files.openRecent(id);
+      return result.kind === 'model'
+        ? { kind: 'model' as const, model: this.transfers.toWire(result.model, event.sender.id) }
+        : result;
+    });
+    r.handle(Invoke.findWeights, InvokeSchemas[Invoke.findWeights], async () => state.addFound(await findWeights()));
+    r.handle(Invoke.foundWeights, InvokeSchemas[Invoke.foundWeights], () => state.foundList());
+    r.handle(Invoke.openFoundWeights, InvokeSchemas[Invoke.openFoundWeights], async (id, event) => {
+      const result = await files.openFound(id);
       return result.kind === 'model'
         ? { kind: 'model' as const, model: this.transfers.toWire(result.model, event.sender.id) }
         : result;

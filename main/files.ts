@@ -42,8 +42,8 @@ export const DEFAULT_LIMITS: FileLimits = {
 
 /** Image extensions the open dialog offers. */
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] as const;
-/** Single-file models the Open Model dialog offers: Keras HDF5 and v3 zip, ONNX. */
-export const MODEL_FILE_EXTENSIONS = ['h5', 'hdf5', 'keras', 'onnx'] as const;
+/** Single-file models the Open Model dialog offers: Keras HDF5 and v3 zip, ONNX, PyTorch state dicts. */
+export const MODEL_FILE_EXTENSIONS = ['h5', 'hdf5', 'keras', 'onnx', 'pth', 'pt'] as const;
 
 /** An image format recognised by its first bytes. */
 export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp';
@@ -434,10 +434,11 @@ export class FileService {
       // Only macOS can pick files and folders in one dialog; elsewhere openDirectory would hide the files.
       properties: this.platform === 'darwin' ? ['openFile', 'openDirectory'] : ['openFile'],
       filters: [
-        { name: 'Models (model.json, Keras, ONNX)', extensions: ['json', ...MODEL_FILE_EXTENSIONS] },
+        { name: 'Models (model.json, Keras, ONNX, PyTorch)', extensions: ['json', ...MODEL_FILE_EXTENSIONS] },
         { name: 'TensorFlow.js (model.json)', extensions: ['json'] },
         { name: 'Keras (.h5, .hdf5, .keras)', extensions: ['h5', 'hdf5', 'keras'] },
         { name: 'ONNX (.onnx)', extensions: ['onnx'] },
+        { name: 'PyTorch state dict (.pth, .pt)', extensions: ['pth', 'pt'] },
       ],
     };
     const result = parent ? await dialog.showOpenDialog(parent, options) : await dialog.showOpenDialog(options);
@@ -445,6 +446,27 @@ export class FileService {
     const { model, recentPath } = await readModelAt(result.filePaths[0], this.limits);
     this.state.addRecent('model', model.name, recentPath);
     return model;
+  }
+
+  /**
+   * Opens a weight file that "Find weights on this computer…" recorded, by id; a forgotten id or a file
+   * that is gone gives `{ kind: 'missing' }` (and forgets it). Only the file itself is read.
+   */
+  async openFound(id: number): Promise<RecentOpenResult> {
+    const entry = this.state.getFound(id);
+    if (!entry) return { kind: 'missing', message: `There is no found weight file ${id} (the list changed).` };
+    try {
+      await stat(entry.path);
+    } catch {
+      this.state.removeFound(id);
+      return { kind: 'missing', message: `${entry.path}: no longer exists; removed from the found weights.` };
+    }
+    const buf = await readBounded(entry.path, this.limits.maxFileBytes, 'the weights');
+    const name = basename(entry.path);
+    return {
+      kind: 'model',
+      model: { name: basename(name, extname(name)), files: [{ path: name, bytes: toArrayBuffer(buf) }] },
+    };
   }
 
   /** Reopens a recent entry by id; a missing entry or file gives `{ kind: 'missing' }` (and leaves the list). */

@@ -68,6 +68,7 @@ export function buildMenuTemplate(options: MenuOptions): MenuItemConstructorOpti
     submenu: [
       { id: 'open-image', label: 'Open Image…', accelerator: 'CmdOrCtrl+O', click: send('open-image') },
       { id: 'open-model', label: 'Open Model…', accelerator: 'CmdOrCtrl+Shift+O', click: send('open-model') },
+      { id: 'find-weights', label: 'Find Weights on This Computer…', click: send('find-weights') },
       { id: 'recent', label: 'Recent', submenu: recentSubmenu(options.recent, actions) },
       { type: 'separator' },
       isMac ? { role: 'close' } : { role: 'quit' },

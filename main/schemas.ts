@@ -81,6 +81,9 @@ export const InvokeSchemas = {
   [Invoke.connectEngine]: EngineClientSchema,
   [Invoke.releaseEngine]: EngineClientSchema,
   [Invoke.engineStatus]: NoPayload,
+  [Invoke.findWeights]: NoPayload,
+  [Invoke.foundWeights]: NoPayload,
+  [Invoke.openFoundWeights]: RecentIdSchema,
 } satisfies Record<InvokeChannel, v.GenericSchema>;
 
 /** `inference:ready`: optionally the backend the engine chose. */

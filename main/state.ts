@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
-import type { RecentEntry } from '../preload/contract';
+import type { FoundWeights, RecentEntry } from '../preload/contract';
 import { PathSchema } from './schemas';
 
 /** File name inside userData. */
@@ -33,7 +33,12 @@ export interface PersistedState {
   version: 1;
   bounds: WindowBounds | null;
   recent: RecentEntry[];
+  /** Weight files "Find weights on this computer…" found (paths only, never copies); kept until gone. */
+  found: FoundWeights[];
 }
+
+/** Most found weight files remembered. */
+export const MAX_FOUND = 200;
 
 const Finite = v.pipe(v.number(), v.finite(), v.integer());
 
@@ -53,12 +58,22 @@ const RecentSchema = v.object({
   openedAt: v.pipe(v.number(), v.finite()),
 });
 
+const FoundSchema = v.object({
+  id: v.pipe(Finite, v.minValue(1)),
+  name: v.pipe(v.string(), v.maxLength(1000)),
+  path: PathSchema,
+  size: v.pipe(Finite, v.minValue(0)),
+  library: v.picklist(['torchvision', 'keras']),
+  architecture: v.nullable(v.pipe(v.string(), v.maxLength(200))),
+  label: v.pipe(v.string(), v.maxLength(1000)),
+});
+
 /**
  * Parses the state file's text. Never throws: unreadable JSON or a wrong top-level shape gives the
  * defaults; a bad `bounds` or a bad recent entry is dropped on its own. Each problem is logged with the file.
  */
 export function parseState(text: string, file: string, log: (message: string) => void): PersistedState {
-  const state: PersistedState = { version: 1, bounds: null, recent: [] };
+  const state: PersistedState = { version: 1, bounds: null, recent: [], found: [] };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -91,6 +106,23 @@ export function parseState(text: string, file: string, log: (message: string) =>
         }
       }
       state.recent.splice(MAX_RECENT);
+    }
+  }
+  if (record.found !== undefined) {
+    if (!Array.isArray(record.found)) {
+      log(`${file}: "found" is not a list; ignoring it`);
+    } else {
+      const seen = new Set<number>();
+      for (const [i, item] of record.found.entries()) {
+        const entry = v.safeParse(FoundSchema, item);
+        if (!entry.success) {
+          log(`${file}: ignoring found weights entry ${i} (${v.summarize(entry.issues).replace(/\n/g, '; ')})`);
+        } else if (!seen.has(entry.output.id)) {
+          seen.add(entry.output.id);
+          state.found.push(entry.output);
+        }
+      }
+      state.found.splice(MAX_FOUND);
     }
   }
   return state;
@@ -183,7 +215,7 @@ export class StateStore {
   static load(dir: string, options: { log?: (message: string) => void; saveDelayMs?: number } = {}): StateStore {
     const log = options.log ?? ((m: string) => console.warn(`[state] ${m}`));
     const file = join(dir, STATE_FILE);
-    let state: PersistedState = { version: 1, bounds: null, recent: [] };
+    let state: PersistedState = { version: 1, bounds: null, recent: [], found: [] };
     let text: string | null = null;
     try {
       text = readFileSync(file, 'utf8');
@@ -240,6 +272,41 @@ export class StateStore {
     if (this.state.recent.length === 0) return;
     this.state.recent = [];
     this.changed();
+  }
+
+  /** The remembered weight files, in the order they were found. */
+  foundList(): FoundWeights[] {
+    return this.state.found.map((f) => ({ ...f }));
+  }
+
+  /** The found weight file with this id, if still remembered. */
+  getFound(id: number): FoundWeights | undefined {
+    const found = this.state.found.find((f) => f.id === id);
+    return found ? { ...found } : undefined;
+  }
+
+  /**
+   * Remembers the files of a search: a path already known keeps its id (its details are refreshed), new ones
+   * get the next ids; earlier entries the search did not meet stay (their folder may be elsewhere) until
+   * opening one finds it gone.
+   */
+  addFound(files: readonly Omit<FoundWeights, 'id'>[]): FoundWeights[] {
+    let next = this.state.found.reduce((max, f) => Math.max(max, f.id), 0) + 1;
+    const byPath = new Map(this.state.found.map((f) => [f.path, f]));
+    for (const file of files) {
+      const known = byPath.get(file.path);
+      byPath.set(file.path, { ...file, id: known?.id ?? next++ });
+    }
+    this.state.found = [...byPath.values()].slice(0, MAX_FOUND);
+    this.scheduleSave();
+    return this.foundList();
+  }
+
+  /** Forgets a found file (it is gone). */
+  removeFound(id: number): void {
+    const before = this.state.found.length;
+    this.state.found = this.state.found.filter((f) => f.id !== id);
+    if (this.state.found.length !== before) this.scheduleSave();
   }
 
   /** Called after every change of the recent list (the menu rebuilds its Recent submenu). */

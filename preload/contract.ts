@@ -28,6 +28,15 @@ export const Invoke = {
   releaseEngine: 'engine:release',
   /** The engine's current status (so a listener that subscribes late still learns it). */
   engineStatus: 'engine:get-status',
+  /**
+   * "Find weights on this computer…": main lists the pretrained files in torchvision's and Keras' caches
+   * (only when the user asks), remembers them, and answers with the whole remembered list (FoundWeights[]).
+   */
+  findWeights: 'weights:find',
+  /** The remembered list of found weight files, without searching again. */
+  foundWeights: 'weights:list',
+  /** Opens a found weight file by its id (like `recentOpen`): answers a WireRecentOpenResult. */
+  openFoundWeights: 'weights:open',
 } as const;
 export type InvokeChannel = (typeof Invoke)[keyof typeof Invoke];
 
@@ -130,6 +139,21 @@ export type RecentOpenResult =
   | { kind: 'model'; model: ModelFilesPayload }
   | { kind: 'missing'; message: string };
 
+/** A pretrained weight file found in a library's cache ("Find weights on this computer…"). */
+export interface FoundWeights {
+  id: number;
+  /** The file's name (shown); main keeps the authoritative path. */
+  name: string;
+  /** Shown on hover, as Recent entries show theirs. */
+  path: string;
+  size: number;
+  library: 'torchvision' | 'keras';
+  /** What the cache's file name says the architecture is ("ResNet-50"), or null for another name. */
+  architecture: string | null;
+  /** "ResNet-50 — ImageNet (torchvision file)". */
+  label: string;
+}
+
 export interface AppInfo {
   name: string;
   version: string;
@@ -145,7 +169,15 @@ export type EngineStatus =
   | { state: 'failed'; reason: string };
 
 export type MenuCommand =
-  'open-image' | 'open-model' | 'about' | 'reset-view' | 'next-layer' | 'previous-layer' | 'toggle-theme' | 'compare';
+  | 'open-image'
+  | 'open-model'
+  | 'find-weights'
+  | 'about'
+  | 'reset-view'
+  | 'next-layer'
+  | 'previous-layer'
+  | 'toggle-theme'
+  | 'compare';
 
 /** What the UI preload exposes as `window.explorer` (STYLE.md #4: named functions, never ipcRenderer). */
 export interface ExplorerApi {
@@ -168,6 +200,12 @@ export interface ExplorerApi {
   engineStatus?(): Promise<EngineStatus>;
   /** File ▸ Recent ▸ <entry> was chosen; `id` is the entry to pass to `recentOpen`. */
   onOpenRecent?(cb: (id: number) => void): () => void;
+  /** Searches torchvision's and Keras' caches now; the remembered list after the search. */
+  findWeights?(): Promise<FoundWeights[]>;
+  /** The remembered list of found weight files (no search). */
+  foundWeights?(): Promise<FoundWeights[]>;
+  /** Opens a found weight file by id. */
+  openFoundWeights?(id: number): Promise<RecentOpenResult>;
 }
 
 /** What the inference window's preload exposes as `window.inferenceHost`. */

@@ -69,6 +69,12 @@ const explorer: ExplorerApi = {
     const result: WireRecentOpenResult = await ipcRenderer.invoke(Invoke.recentOpen, id);
     return result?.kind === 'model' ? { kind: 'model', model: await assemble(result.model) } : result;
   },
+  findWeights: () => ipcRenderer.invoke(Invoke.findWeights),
+  foundWeights: () => ipcRenderer.invoke(Invoke.foundWeights),
+  async openFoundWeights(id: number) {
+    const result: WireRecentOpenResult = await ipcRenderer.invoke(Invoke.openFoundWeights, id);
+    return result?.kind === 'model' ? { kind: 'model', model: await assemble(result.model) } : result;
+  },
   appInfo: () => ipcRenderer.invoke(Invoke.appInfo),
   restartEngine: (request?: RestartEngineRequest) =>
     request === undefined

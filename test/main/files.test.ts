@@ -370,7 +370,7 @@ describe('FileService', () => {
       filters: { extensions: string[] }[];
       properties: string[];
     };
-    expect(options.filters[0].extensions.sort()).toEqual(['h5', 'hdf5', 'json', 'keras', 'onnx']);
+    expect(options.filters[0].extensions.sort()).toEqual(['h5', 'hdf5', 'json', 'keras', 'onnx', 'pt', 'pth']);
     expect(options.properties).toEqual(['openFile']);
     const mac = new FileService(state, DEFAULT_LIMITS, 'darwin');
     await mac.openModelDialog(null);

@@ -23,7 +23,7 @@ const click = (item: MenuItemConstructorOptions | undefined) => (item!.click as 
 beforeEach(() => resetFakes());
 
 describe('menu template', () => {
-  it('has File ▸ Open Image…, Open Model…, Recent; View; Help ▸ About', () => {
+  it('has File ▸ Open Image…, Open Model…, Find Weights…, Recent; View; Help ▸ About', () => {
     const a = actions();
     const t = buildMenuTemplate({
       appName: 'Feature Map Explorer',
@@ -37,7 +37,9 @@ describe('menu template', () => {
     const help = byLabel(t, '&Help');
     expect(file && view && help).toBeTruthy();
     const labels = sub(file).map((i) => i.label);
-    expect(labels.slice(0, 3)).toEqual(['Open Image…', 'Open Model…', 'Recent']);
+    expect(labels.slice(0, 4)).toEqual(['Open Image…', 'Open Model…', 'Find Weights on This Computer…', 'Recent']);
+    (sub(file)[2].click as unknown as () => void)();
+    expect(a.command).toHaveBeenLastCalledWith('find-weights');
     expect(sub(view).map((i) => i.label)).toEqual(
       expect.arrayContaining([
         'Reset View',
@@ -53,7 +55,7 @@ describe('menu template', () => {
     click(byLabel(sub(file), 'Open Model…'));
     click(byLabel(sub(view), 'Next Layer'));
     click(sub(help)[0]);
-    expect(a.command.mock.calls.map((c) => c[0])).toEqual(['open-image', 'open-model', 'next-layer', 'about']);
+    expect(a.command.mock.calls.map((c) => c[0])).toEqual(['find-weights', 'open-image', 'open-model', 'next-layer', 'about']);
   });
 
   it('lists recent entries newest first; a click sends the id, never a path', () => {

@@ -17,7 +17,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('parseState', () => {
   it('ignores a corrupt file, naming it', () => {
     const s = parseState('{"bounds": {"x": 1', '/u/explorer-state.json', log);
-    expect(s).toEqual({ version: 1, bounds: null, recent: [] });
+    expect(s).toEqual({ version: 1, bounds: null, recent: [], found: [] });
     expect(logs[0]).toMatch(/^\/u\/explorer-state.json: not valid JSON/);
   });
 

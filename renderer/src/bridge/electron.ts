@@ -230,6 +230,13 @@ export function createElectronBridge(target: Window = window): HostBridge {
     openModel: () => call('Open Model', () => api.openModelDialog()),
     recent: () => call('Reading the Recent list', () => api.recentList()),
     openRecent: (id: number) => call('Open Recent', () => api.recentOpen(id)),
+    ...(api.findWeights && api.foundWeights && api.openFoundWeights
+      ? {
+          findWeights: () => call('Finding weights on this computer', () => api.findWeights!()),
+          foundWeights: () => call('Reading the found weights', () => api.foundWeights!()),
+          openFoundWeights: (id: number) => call('Opening the found weights', () => api.openFoundWeights!(id)),
+        }
+      : {}),
     onMenu: (cb) => api.onMenu(cb),
     onOpenRecent: (cb: (id: number) => void) => api.onOpenRecent?.(cb) ?? (() => {}),
   };

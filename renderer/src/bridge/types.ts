@@ -1,6 +1,7 @@
 import type { PortLike } from '../engine/protocol';
 import type {
   EngineStatus,
+  FoundWeights,
   MenuCommand,
   ModelFilesPayload,
   OpenedFile,
@@ -41,6 +42,14 @@ export interface HostBridge {
   onMenu(cb: (command: MenuCommand) => void): () => void;
   /** File ▸ Recent ▸ <entry> in the native menu (Electron only): open it with `openRecent(id)`. */
   onOpenRecent?(cb: (id: number) => void): () => void;
+  /**
+   * "Find weights on this computer…" (Electron only: a browser page cannot look into folders, so the browser
+   * build offers the same files by drop). Searches torchvision's and Keras' caches only when called and
+   * answers the remembered list; `foundWeights` answers it without searching; `openFoundWeights` opens one.
+   */
+  findWeights?(): Promise<FoundWeights[]>;
+  foundWeights?(): Promise<FoundWeights[]>;
+  openFoundWeights?(id: number): Promise<RecentOpenResult>;
   /** Base URL for bundled resources (models/, samples/). */
   readonly resourcesBase: string;
 }
