@@ -8,6 +8,7 @@
 import { dialog, type BaseWindow, type OpenDialogOptions } from 'electron';
 import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { freemem } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import * as v from 'valibot';
 import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
@@ -23,6 +24,8 @@ export interface FileLimits {
   maxFileBytes: number;
   /** Everything one model sends, together. */
   maxModelBytes: number;
+  /** Free memory in bytes (default: `os.freemem()`); tests pass their own. */
+  freeMemory?: () => number;
 }
 
 const MiB = 1024 * 1024;
@@ -75,11 +78,29 @@ function extensionOf(path: string): string {
   return extname(path).slice(1).toLowerCase();
 }
 
-/** Copies a Node Buffer's bytes into an ArrayBuffer of exactly that length (Buffers may share a pool). */
+/**
+ * A Node Buffer's bytes as an ArrayBuffer of exactly that length. A Buffer that owns its whole ArrayBuffer
+ * (readFile of a large file) is handed over as it is, so a 528 MB VGG-16 checkpoint is not held twice;
+ * a small one may share Node's pool and is copied.
+ */
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  if (buf.byteOffset === 0 && buf.buffer.byteLength === buf.byteLength && buf.buffer instanceof ArrayBuffer)
+    return buf.buffer;
   const out = new ArrayBuffer(buf.byteLength);
   new Uint8Array(out).set(buf);
   return out;
+}
+
+/** Throws {@link memoryProblem}'s message when the file at `path` is too large for the free memory. */
+async function checkMemory(path: string, limits: FileLimits): Promise<void> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch {
+    return; // readBounded names the problem
+  }
+  const problem = memoryProblem(path, size, limits.freeMemory?.() ?? freemem());
+  if (problem) throw new Error(problem);
 }
 
 /** Reads a regular file of at most `maxBytes`, with errors that name the file. */
@@ -98,6 +119,25 @@ async function readBounded(path: string, maxBytes: number, what: string): Promis
     throw new Error(`${path}: ${what} is ${formatBytes(info.size)}, more than the limit of ${formatBytes(maxBytes)}`);
   }
   return readFile(path);
+}
+
+/**
+ * How much memory opening a model of `bytes` takes, as a multiple of its size: the bytes in the UI and the
+ * engine (1×), its weights as float32 (≤ 1× for a float32 file) and the engine's tensors (1×), with slack.
+ */
+export const MODEL_MEMORY_FACTOR = 3;
+
+/**
+ * Says beforehand when a model file is too large for the memory this computer has free (so the user gets a
+ * message naming the file instead of a renderer that runs out of memory), or null when it fits.
+ */
+export function memoryProblem(path: string, bytes: number, freeBytes: number = freemem()): string | null {
+  const need = bytes * MODEL_MEMORY_FACTOR;
+  if (need <= freeBytes) return null;
+  return (
+    `${path}: opening this ${formatBytes(bytes)} model needs about ${formatBytes(need)} of memory, and this ` +
+    `computer has ${formatBytes(freeBytes)} free; close other programs, or open a smaller model`
+  );
 }
 
 function formatBytes(n: number): string {
@@ -338,6 +378,7 @@ export async function readModelFolder(
  * engine recognises them by content and reports what a file looks like when it is none of them.
  */
 export async function readModelFile(path: string, limits: FileLimits = DEFAULT_LIMITS): Promise<ModelFilesPayload> {
+  await checkMemory(path, limits);
   const buf = await readBounded(path, limits.maxFileBytes, 'the model');
   const folder = dirname(resolve(path));
   const realFolder = await realpath(folder);
@@ -461,6 +502,7 @@ export class FileService {
       this.state.removeFound(id);
       return { kind: 'missing', message: `${entry.path}: no longer exists; removed from the found weights.` };
     }
+    await checkMemory(entry.path, this.limits);
     const buf = await readBounded(entry.path, this.limits.maxFileBytes, 'the weights');
     const name = basename(entry.path);
     return {

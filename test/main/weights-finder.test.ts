@@ -158,15 +158,15 @@ describe('Find weights on this computer (through IPC)', () => {
 
     const { explorer, ui } = startApp();
     await expect(ipcMain.invoke(Invoke.foundWeights, eventFrom(ui.webContents))).resolves.toEqual([]);
-    const found: FoundWeights[] = await ipcMain.invoke(Invoke.findWeights, eventFrom(ui.webContents));
+    const found = (await ipcMain.invoke(Invoke.findWeights, eventFrom(ui.webContents))) as FoundWeights[];
     expect(found).toEqual([
       expect.objectContaining({ name: 'resnet18-f37072fd.pth', label: 'ResNet-18 — ImageNet (torchvision file)' }),
     ]);
-    const opened: WireRecentOpenResult = await ipcMain.invoke(
+    const opened = (await ipcMain.invoke(
       Invoke.openFoundWeights,
       eventFrom(ui.webContents),
       found[0].id,
-    );
+    )) as WireRecentOpenResult;
     expect(opened.kind).toBe('model');
     if (opened.kind !== 'model') return;
     expect(opened.model.files).toHaveLength(1);
@@ -187,7 +187,7 @@ describe('Find weights on this computer (through IPC)', () => {
     resetFakes();
     app.userData = join(dir, 'user-data');
     const next = startApp();
-    const remembered: FoundWeights[] = await ipcMain.invoke(Invoke.foundWeights, eventFrom(next.ui.webContents));
+    const remembered = (await ipcMain.invoke(Invoke.foundWeights, eventFrom(next.ui.webContents))) as FoundWeights[];
     expect(remembered.map((r) => r.path)).toEqual([file]);
 
     // A file deleted since is reported and forgotten.
@@ -196,5 +196,24 @@ describe('Find weights on this computer (through IPC)', () => {
       ipcMain.invoke(Invoke.openFoundWeights, eventFrom(next.ui.webContents), remembered[0].id),
     ).resolves.toMatchObject({ kind: 'missing', message: expect.stringContaining('no longer exists') });
     await expect(ipcMain.invoke(Invoke.foundWeights, eventFrom(next.ui.webContents))).resolves.toEqual([]);
+  });
+});
+
+describe('memory, said beforehand', () => {
+  it('refuses a file that needs more memory than is free, naming the file and the numbers', async () => {
+    const { memoryProblem, readModelFile, DEFAULT_LIMITS } = await import('../../main/files');
+    expect(memoryProblem('/c/vgg16-397923af.pth', 553_433_881, 8 * 2 ** 30)).toBeNull();
+    expect(memoryProblem('/c/vgg16-397923af.pth', 553_433_881, 1 * 2 ** 30)).toBe(
+      '/c/vgg16-397923af.pth: opening this 527.8 MiB model needs about 1.5 GiB of memory, and this computer has ' +
+        '1.0 GiB free; close other programs, or open a smaller model',
+    );
+    const file = join(dir, 'resnet18-f37072fd.pth');
+    torchSave(file);
+    const size = readFileSync(file).byteLength;
+    await expect(readModelFile(file, { ...DEFAULT_LIMITS, freeMemory: () => size * 2 })).rejects.toThrow(
+      /resnet18-f37072fd\.pth: opening this .* model needs about/,
+    );
+    const ok = await readModelFile(file, { ...DEFAULT_LIMITS, freeMemory: () => size * 4 });
+    expect(Buffer.from(ok.files[0].bytes).equals(readFileSync(file))).toBe(true);
   });
 });
