@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
+import { cspMeta } from './scripts/vite-csp';
 
 /**
  * Explicit roots (STYLE.md #1): main, both preloads and the two renderer pages are named here,
@@ -34,7 +35,7 @@ export default defineConfig({
     base: './',
     // In dev the Vite server serves resources/ (models, samples); in a build main's app:// handler does.
     publicDir: resolve(__dirname, 'resources'),
-    plugins: [vue()],
+    plugins: [vue(), cspMeta()],
     worker: { format: 'es' },
     build: {
       outDir: resolve(__dirname, 'out/renderer'),

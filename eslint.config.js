@@ -29,4 +29,56 @@ export default tseslint.config(
       'vue/multiline-html-element-content-newline': 'off',
     },
   },
+  // The host boundary (DESIGN.md): common/ is pure — main, the preloads, the engine and the UI import it, and
+  // it imports none of them, nor Electron, Node, the DOM frameworks or tfjs.
+  {
+    files: ['common/**/*.ts', 'common/**/*.mjs'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/**', '**/preload/**', '**/renderer/**'],
+              message: 'common/ imports none of main, preload or renderer.',
+            },
+            {
+              group: ['electron', 'node:*', 'vue', 'pinia', 'three', '@tensorflow/*'],
+              message: 'common/ is pure: no Electron, Node, UI or tfjs imports.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Main never reaches into the renderer (what both sides need lives in common/).
+  {
+    files: ['main/**/*.ts', 'preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [{ group: ['**/renderer/**'], message: 'Share through common/, not by importing renderer code.' }],
+        },
+      ],
+    },
+  },
+  // The renderer (UI and engine) never imports main or Electron.
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.vue'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/main/**'],
+              message: 'The renderer talks to main only through the preload and common/ipc-contract.',
+            },
+            { group: ['electron'], message: 'No Node or Electron in renderers.' },
+          ],
+        },
+      ],
+    },
+  },
 );

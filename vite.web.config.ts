@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
 import vue from '@vitejs/plugin-vue';
+import { cspMeta } from './scripts/vite-csp';
 
 /**
  * The browser build: the same renderer and engine, without Electron. The UI starts the engine
@@ -11,7 +12,7 @@ export default defineConfig({
   root: resolve(__dirname, 'renderer'),
   base: './',
   publicDir: resolve(__dirname, 'resources'),
-  plugins: [vue()],
+  plugins: [vue(), cspMeta()],
   worker: { format: 'es' },
   server: {
     host: '127.0.0.1',

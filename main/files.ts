@@ -13,6 +13,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import * as v from 'valibot';
 import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
 import type { StateStore } from './state';
+import { readImageHeader, type ImageFormat as CommonImageFormat } from '../common/image-header';
 
 /** Size limits: large enough for any real photo and InceptionV3-sized models, small enough to stay sane. */
 export interface FileLimits {
@@ -44,30 +45,17 @@ export const DEFAULT_LIMITS: FileLimits = {
 };
 
 /** Image extensions the open dialog offers. */
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] as const;
+export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp', 'avif'] as const;
 /** Single-file models the Open Model dialog offers: Keras HDF5 and v3 zip, ONNX, PyTorch state dicts. */
 export const MODEL_FILE_EXTENSIONS = ['h5', 'hdf5', 'keras', 'onnx', 'pth', 'pt'] as const;
 
 /** An image format recognised by its first bytes. */
-export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'webp' | 'bmp';
+export type ImageFormat = Exclude<CommonImageFormat, 'unknown'>;
 
-/** The image format the bytes start with, or null (the extension is never trusted alone). */
+/** The image format the bytes start with, or null (the extension is never trusted alone): the app's one sniffer. */
 export function sniffImage(bytes: Uint8Array): ImageFormat | null {
-  const starts = (...sig: number[]) => sig.every((b, i) => bytes[i] === b);
-  if (starts(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
-  if (starts(0xff, 0xd8, 0xff)) return 'jpeg';
-  if (starts(0x47, 0x49, 0x46, 0x38) && (bytes[4] === 0x37 || bytes[4] === 0x39) && bytes[5] === 0x61) return 'gif';
-  if (
-    starts(0x52, 0x49, 0x46, 0x46) &&
-    bytes[8] === 0x57 &&
-    bytes[9] === 0x45 &&
-    bytes[10] === 0x42 &&
-    bytes[11] === 0x50
-  ) {
-    return 'webp';
-  }
-  if (starts(0x42, 0x4d) && bytes.length >= 26) return 'bmp';
-  return null;
+  const { format } = readImageHeader(bytes);
+  return format === 'unknown' ? null : format;
 }
 
 function hexHead(bytes: Uint8Array): string {

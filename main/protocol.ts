@@ -4,44 +4,15 @@
  * isolation headers (COOP/COEP) that make SharedArrayBuffer available to the wasm backend's threads.
  */
 import { realpath, readFile, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { APP_HOST, APP_SCHEME, CONTENT_SECURITY_POLICY } from './security';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { MIME_TYPES, mimeTypeFor, SECURITY_HEADERS } from '../common/security-policy.mjs';
+import { APP_HOST, APP_SCHEME } from './security';
 
 /** Outcome of mapping a URL onto the allowed roots: candidate files in root order, or a refusal. */
 export type ResolvedAppPath =
   { ok: true; candidates: string[]; relativePath: string } | { ok: false; status: 403 | 404; reason: string };
 
-/** MIME types by extension; anything else is served as application/octet-stream. */
-export const MIME_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-  '.h5': 'application/octet-stream',
-  '.keras': 'application/zip',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.bmp': 'image/bmp',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.ttf': 'font/ttf',
-  '.txt': 'text/plain; charset=utf-8',
-  '.md': 'text/markdown; charset=utf-8',
-};
-
-/** The MIME type for a file name, by extension (case-insensitive). */
-export function mimeTypeFor(fileName: string): string {
-  return MIME_TYPES[extname(fileName).toLowerCase()] ?? 'application/octet-stream';
-}
+export { MIME_TYPES, mimeTypeFor };
 
 /** Is `child` (an absolute path) equal to or inside `root` (an absolute path)? */
 export function isInside(root: string, child: string): boolean {
@@ -161,17 +132,7 @@ export async function openAppFile(
 
 /** Headers every response carries (errors included, so an error page is isolated too). */
 export function baseHeaders(contentType: string): Record<string, string> {
-  return {
-    'Content-Type': contentType,
-    'X-Content-Type-Options': 'nosniff',
-    // Cross-origin isolation: our pages get a browsing-context group of their own and load nothing
-    // cross-origin (it would also allow SharedArrayBuffer, which the single-threaded wasm build does not need).
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Embedder-Policy': 'require-corp',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'Cache-Control': 'no-cache',
-  };
+  return { 'Content-Type': contentType, ...SECURITY_HEADERS };
 }
 
 /** Options of {@link createAppProtocolHandler}. */

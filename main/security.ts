@@ -12,37 +12,8 @@ export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 /** Base URL of the app: pages live at `app://explorer/index.html`, models at `app://explorer/models/…`. */
 export const APP_BASE_URL = `${APP_ORIGIN}/`;
 
-/**
- * The Content-Security-Policy of every page. main/protocol.ts sends it as a response header on every
- * app:// response; each page also carries {@link CONTENT_SECURITY_POLICY_META} in a `<meta http-equiv>`.
- * - `script-src 'wasm-unsafe-eval'`: tfjs-backend-wasm compiles its module; nothing may `eval` JavaScript.
- * - No `blob:` in script-src: the engine runs tfjs-backend-wasm's single-threaded SIMD build (the
- *   threaded build's pthread workers `importScripts` blob: URLs, which a bundled module worker cannot
- *   serve anyway; see renderer/src/engine/platform-browser.ts), so no script is ever loaded from a blob.
- * - `worker-src blob:`: kept for Vite's worker loading fallback; a worker script from a blob is still our own.
- * - `img-src blob: data:`: images the user opens are shown through object URLs.
- * - `frame-ancestors 'none'`: only honoured as a header, which is why the header is sent too.
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self' blob:",
-  "connect-src 'self'",
-  "img-src 'self' blob: data:",
-  "style-src 'self' 'unsafe-inline'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
-
-/**
- * The same policy for a page's `<meta http-equiv="Content-Security-Policy">`: without `frame-ancestors`,
- * which browsers ignore (with a console error) when it comes from a meta element.
- */
-export const CONTENT_SECURITY_POLICY_META = CONTENT_SECURITY_POLICY.split('; ')
-  .filter((d) => !d.startsWith('frame-ancestors'))
-  .join('; ');
+/** The Content-Security-Policy (header and `<meta>` forms): one table for every build, common/security-policy.mjs. */
+export { CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_META } from '../common/security-policy.mjs';
 
 /** Parses a URL, or null when it is not one (never throws). */
 export function parseUrl(url: string): URL | null {

@@ -5,32 +5,12 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 
-/** Must equal main/security.ts CONTENT_SECURITY_POLICY (a test checks), so both builds run under one policy. */
-export const CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; connect-src 'self'; " +
-  "img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; " +
-  "frame-ancestors 'none'; form-action 'none'";
+import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS, mimeTypeFor } from '../common/security-policy.mjs';
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.wasm': 'application/wasm',
-  '.bin': 'application/octet-stream',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.svg': 'image/svg+xml',
-  '.ico': 'image/x-icon',
-  '.md': 'text/plain; charset=utf-8',
-  '.woff2': 'font/woff2',
-};
+/** The policy it serves: the app's one table (common/security-policy.mjs), as Electron's app:// sends it. */
+export const CSP = CONTENT_SECURITY_POLICY;
 
 /** Maps a URL path to a file strictly inside `root`, or null. */
 export function resolveInside(root, urlPath) {
@@ -55,14 +35,7 @@ export function resolveInside(root, urlPath) {
 export function serveStatic(dir, { port = 0, host = '127.0.0.1' } = {}) {
   const root = resolve(dir);
   const server = createServer((req, res) => {
-    const headers = {
-      'Content-Security-Policy': CSP,
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-cache',
-    };
+    const headers = { ...SECURITY_HEADERS };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, headers).end();
       return;
@@ -85,7 +58,7 @@ export function serveStatic(dir, { port = 0, host = '127.0.0.1' } = {}) {
     }
     res.writeHead(200, {
       ...headers,
-      'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': mimeTypeFor(file),
       'Content-Length': stat.size,
     });
     if (req.method === 'HEAD') res.end();

@@ -71,6 +71,10 @@ describe('sniffing', () => {
     expect(sniffImage(JPEG)).toBe('jpeg');
     expect(sniffImage(Buffer.from('GIF89a......'))).toBe('gif');
     expect(sniffImage(Buffer.from('RIFF\0\0\0\0WEBPVP8 '))).toBe('webp');
+    // The same sniffer as the engine's (common/image-header.ts): AVIF is an image to both, and so is a BMP
+    // whose header is too short to give its size (the decoder then names the problem).
+    expect(sniffImage(Buffer.from('\0\0\0\x1cftypavif\0\0\0\0'))).toBe('avif');
+    expect(sniffImage(Buffer.from('BM\0\0\0\0'))).toBe('bmp');
     expect(sniffImage(Buffer.from('<!doctype html>'))).toBeNull();
     expect(sniffImage(new Uint8Array())).toBeNull();
   });

@@ -92,12 +92,24 @@ describe('Content-Security-Policy', () => {
   });
 
   it.each(['inference.html', 'index.html'])(
-    'is what renderer/%s carries in its meta (minus frame-ancestors, which meta cannot set)',
-    (page) => {
+    'reaches renderer/%s only through the build (one table, no copy in the page; minus frame-ancestors)',
+    async (page) => {
+      const { cspMeta } = await import('../../scripts/vite-csp');
       const html = readFileSync(resolve(__dirname, '../../renderer', page), 'utf8');
-      const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
-      expect(meta?.[1]).toBe(CONTENT_SECURITY_POLICY_META);
+      expect(html).not.toMatch(/Content-Security-Policy/i);
+      const hook = cspMeta().transformIndexHtml as {
+        handler: (html: string, ctx: { filename: string }) => { tag: string; attrs: Record<string, string> }[];
+      };
+      const [tag] = hook.handler(html, { filename: page });
+      expect(tag).toMatchObject({
+        tag: 'meta',
+        attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY_META },
+      });
       expect(CONTENT_SECURITY_POLICY_META).not.toContain('frame-ancestors');
+      // A page that brings its own policy is refused, so there is never a second copy.
+      expect(() =>
+        hook.handler('<meta http-equiv="Content-Security-Policy" content="default-src *">', { filename: page }),
+      ).toThrow(/of its own/);
     },
   );
 
