@@ -10,10 +10,10 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import * as v from 'valibot';
 import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
 import type { StateStore } from './state';
 import { readImageHeader, type ImageFormat as CommonImageFormat } from '../common/image-header';
+import { parseModelJsonFile } from '../common/model-json';
 
 /** Size limits: large enough for any real photo and InceptionV3-sized models, small enough to stay sane. */
 export interface FileLimits {
@@ -153,65 +153,6 @@ export async function readImageFile(path: string, limits: FileLimits = DEFAULT_L
   return { name: basename(path), bytes: toArrayBuffer(buf) };
 }
 
-/** Bytes per element of each tfjs weight dtype (and of each quantization dtype). `string` has no fixed size. */
-const DTYPE_BYTES: Readonly<Record<string, number>> = {
-  float32: 4,
-  int32: 4,
-  bool: 1,
-  complex64: 8,
-  uint8: 1,
-  int8: 1,
-  uint16: 2,
-  int16: 2,
-  float16: 2,
-};
-
-const WeightSpecSchema = v.looseObject({
-  name: v.string('each weight needs a name'),
-  shape: v.array(
-    v.pipe(v.number(), v.integer(), v.minValue(0)),
-    'each weight shape must be a list of non-negative integers',
-  ),
-  dtype: v.string('each weight needs a dtype'),
-  quantization: v.optional(v.looseObject({ dtype: v.string('a quantization needs a dtype') })),
-});
-
-const ModelJsonSchema = v.looseObject({
-  modelTopology: v.optional(v.unknown()),
-  format: v.optional(v.string()),
-  weightsManifest: v.optional(
-    v.array(
-      v.looseObject({
-        paths: v.array(v.string('each weight file path must be a string')),
-        weights: v.array(WeightSpecSchema, 'each weightsManifest group needs its list of weights'),
-      }),
-      'weightsManifest must be a list of { paths, weights } groups',
-    ),
-  ),
-});
-
-/** One `weightsManifest` group as main reads it. */
-export type ManifestGroup = v.InferOutput<typeof ModelJsonSchema>['weightsManifest'] extends (infer G)[] | undefined
-  ? G
-  : never;
-
-/**
- * The number of bytes a manifest group's files must hold together: for each weight, the product of its
- * shape times the size of its (quantized) dtype. Null when a weight has no fixed size (`string` tensors).
- * Throws on a dtype tfjs does not know.
- */
-export function manifestGroupBytes(group: Pick<ManifestGroup, 'weights'>, modelJson: string): number | null {
-  let total = 0;
-  for (const w of group.weights) {
-    const dtype = w.quantization?.dtype ?? w.dtype;
-    if (dtype === 'string') return null;
-    const size = DTYPE_BYTES[dtype];
-    if (size === undefined) throw new Error(`${modelJson}: weight "${w.name}" has an unknown dtype "${dtype}"`);
-    total += w.shape.reduce((n, d) => n * d, 1) * size;
-  }
-  return total;
-}
-
 /**
  * Checks one `weightsManifest` path and returns where it lies. It must be a flat file name in the model's
  * own folder: no subfolder, no `..`, no absolute path, drive letter, URL, backslash or NUL. (tfjs writes
@@ -303,30 +244,15 @@ export async function readModelFolder(
   limits: FileLimits = DEFAULT_LIMITS,
 ): Promise<ModelFilesPayload> {
   const jsonBuf = await readBounded(modelJsonPath, limits.maxModelJsonBytes, 'the model.json');
-  let parsedJson: unknown;
-  try {
-    parsedJson = JSON.parse(jsonBuf.toString('utf8'));
-  } catch (err) {
-    throw new Error(`${modelJsonPath}: not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = v.safeParse(ModelJsonSchema, parsedJson);
-  if (!parsed.success) {
-    throw new Error(
-      `${modelJsonPath}: not a TensorFlow.js model.json (${v.summarize(parsed.issues).replace(/\n/g, '; ')})`,
-    );
-  }
-  if (parsed.output.modelTopology === undefined && parsed.output.weightsManifest === undefined) {
-    throw new Error(
-      `${modelJsonPath}: not a TensorFlow.js model.json (it has neither modelTopology nor weightsManifest)`,
-    );
-  }
+  // The app's one model.json reader (common/model-json.ts), the same the engine checks with.
+  const parsed = parseModelJsonFile(jsonBuf.toString('utf8'), basename(modelJsonPath), modelJsonPath);
   const folder = dirname(resolve(modelJsonPath));
   const realFolder = await realpath(folder);
   const budget = { used: jsonBuf.byteLength };
   const seen = new Set<string>();
   const shards: { name: string; abs: string }[] = [];
   // Every check first: names, places, sizes against the manifest and the limits. Only then read.
-  for (const [g, group] of (parsed.output.weightsManifest ?? []).entries()) {
+  for (const [g, group] of parsed.groups.entries()) {
     let groupBytes = 0;
     for (const shard of group.paths) {
       const abs = resolveShardPath(folder, shard, modelJsonPath);
@@ -342,7 +268,7 @@ export async function readModelFolder(
       groupBytes += info.size;
       shards.push({ name: shard, abs });
     }
-    const expected = manifestGroupBytes(group, modelJsonPath);
+    const expected = parsed.groupBytes[g];
     if (expected !== null && expected !== groupBytes) {
       throw new Error(
         `${modelJsonPath}: weight group ${g + 1} (${group.paths.join(', ')}) holds ${groupBytes} bytes, ` +

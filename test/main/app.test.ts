@@ -213,7 +213,7 @@ describe('ExplorerApp', () => {
     const dropped = join(dir, 'chosen-model');
     mkdirSync(dropped);
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(join(dropped, 'model.json'), '{"modelTopology":{}}');
+    writeFileSync(join(dropped, 'model.json'), '{"modelTopology":{"class_name":"Sequential"}}');
     dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [join(dropped, 'model.json')] });
     await ipcMain.invoke(Invoke.openModelDialog, eventFrom(ui.webContents));
     expect(Menu.buildFromTemplate.mock.calls.length).toBe(builds + 1);

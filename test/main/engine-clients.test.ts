@@ -276,7 +276,7 @@ describe('a large model crosses IPC in chunks', () => {
     writeFileSync(
       join(folder, 'model.json'),
       JSON.stringify({
-        modelTopology: {},
+        modelTopology: { class_name: 'Sequential' },
         weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'w', shape: [500], dtype: 'float32' }] }],
       }),
     );

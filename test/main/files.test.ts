@@ -16,7 +16,6 @@ import { dialog, resetFakes } from './fake-electron';
 import {
   DEFAULT_LIMITS,
   FileService,
-  manifestGroupBytes,
   readImageFile,
   readModelAt,
   readModelFile,
@@ -25,6 +24,7 @@ import {
   sniffImage,
 } from '../../main/files';
 import { StateStore } from '../../main/state';
+import { parseModelJsonFile } from '../../common/model-json';
 
 const samples = resolve(__dirname, '../../resources/samples');
 const bundledModel = resolve(__dirname, '../../resources/models/mobilenetv2/model.json');
@@ -137,23 +137,25 @@ describe('resolveShardPath', () => {
   });
 });
 
-describe('manifestGroupBytes', () => {
-  it('is shapes × dtype sizes, quantization included; null for strings', () => {
-    const group = {
-      weights: [
-        { name: 'k', shape: [3, 3, 3, 32], dtype: 'float32' },
-        { name: 'b', shape: [32], dtype: 'int32' },
-        { name: 'q', shape: [10, 10], dtype: 'float32', quantization: { dtype: 'uint8' } },
-        { name: 'h', shape: [5], dtype: 'float32', quantization: { dtype: 'float16' } },
-        { name: 'm', shape: [7], dtype: 'bool' },
-        { name: 's', shape: [], dtype: 'float32' },
-      ],
-    };
-    expect(manifestGroupBytes(group, 'm.json')).toBe(864 * 4 + 32 * 4 + 100 + 10 + 7 + 4);
-    expect(manifestGroupBytes({ weights: [{ name: 't', shape: [2], dtype: 'string' }] }, 'm.json')).toBeNull();
-    expect(() => manifestGroupBytes({ weights: [{ name: 'x', shape: [1], dtype: 'float64' }] }, 'm.json')).toThrow(
-      'm.json: weight "x" has an unknown dtype "float64"',
-    );
+describe('the model.json reader main shares with the engine (common/model-json.ts)', () => {
+  const json = (weights: unknown[]) =>
+    JSON.stringify({ modelTopology: { class_name: 'Sequential' }, weightsManifest: [{ paths: ['a.bin'], weights }] });
+  it('says how many bytes a group needs: shapes × dtype sizes, quantization included; null for strings', () => {
+    const weights = [
+      { name: 'k', shape: [3, 3, 3, 32], dtype: 'float32' },
+      { name: 'b', shape: [32], dtype: 'int32' },
+      { name: 'q', shape: [10, 10], dtype: 'float32', quantization: { dtype: 'uint8' } },
+      { name: 'h', shape: [5], dtype: 'float32', quantization: { dtype: 'float16' } },
+      { name: 'm', shape: [7], dtype: 'bool' },
+      { name: 's', shape: [], dtype: 'float32' },
+    ];
+    expect(parseModelJsonFile(json(weights), 'model.json').groupBytes).toEqual([864 * 4 + 32 * 4 + 100 + 10 + 7 + 4]);
+    expect(parseModelJsonFile(json([{ name: 't', shape: [2], dtype: 'string' }]), 'model.json').groupBytes).toEqual([
+      null,
+    ]);
+    expect(() =>
+      parseModelJsonFile(json([{ name: 'x', shape: [1], dtype: 'float64' }]), 'm.json', '/m/m.json'),
+    ).toThrow(`/m/m.json: weight 'x' has an unknown dtype "float64"`);
   });
 });
 
@@ -192,9 +194,11 @@ describe('readModelFolder', () => {
     await expect(readModelFolder(json)).rejects.toThrow(`${json}: weight file ".ssh/id_rsa" is in a subfolder`);
     writeFileSync(join(dir, 'x'), 'secret');
     const up = modelFolder('evil', ['../x']);
-    await expect(readModelFolder(up)).rejects.toThrow(`${up}: weight file "../x" climbs out with ".."`);
+    await expect(readModelFolder(up)).rejects.toThrow(`${up}: weight path '../x' escapes the model's folder`);
     const abs = modelFolder('evil2', [join(dir, 'x')]);
-    await expect(readModelFolder(abs)).rejects.toThrow(/is an absolute path/);
+    await expect(readModelFolder(abs)).rejects.toThrow(
+      `${abs}: weight path '${join(dir, 'x')}' escapes the model's folder`,
+    );
     expect(readPaths()).toEqual([json, up, abs]);
   });
 
@@ -220,9 +224,12 @@ describe('readModelFolder', () => {
     const twice = modelFolder('twice', ['a.bin', 'a.bin'], { 'a.bin': Buffer.alloc(4) });
     await expect(readModelFolder(twice)).rejects.toThrow(`${twice}: weight file "a.bin" is named twice`);
     const noWeights = join(dir, 'no-weights.json');
-    writeFileSync(noWeights, JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['a.bin'] }] }));
+    writeFileSync(
+      noWeights,
+      JSON.stringify({ modelTopology: { class_name: 'Sequential' }, weightsManifest: [{ paths: ['a.bin'] }] }),
+    );
     await expect(readModelFolder(noWeights)).rejects.toThrow(
-      /not a TensorFlow.js model.json .*weightsManifest\.0\.weights/,
+      `${noWeights}: weightsManifest group 1 needs "paths" and "weights" lists`,
     );
     const dirShard = modelFolder('dir-shard', ['sub']);
     mkdirSync(join(dir, 'dir-shard', 'sub'));
@@ -237,12 +244,15 @@ describe('readModelFolder', () => {
     await expect(readModelFolder(bad)).rejects.toThrow(new RegExp(`^${bad}: not valid JSON`));
     const pkg = join(dir, 'package.json');
     writeFileSync(pkg, '{"name":"x"}');
-    await expect(readModelFolder(pkg)).rejects.toThrow(
-      /not a TensorFlow.js model.json \(it has neither modelTopology nor weightsManifest\)/,
-    );
+    await expect(readModelFolder(pkg)).rejects.toThrow(`${pkg}: not a tfjs model (no "modelTopology"`);
     const wrong = join(dir, 'wrong.json');
-    writeFileSync(wrong, '{"modelTopology":{},"weightsManifest":[{"paths":"a.bin","weights":[]}]}');
-    await expect(readModelFolder(wrong)).rejects.toThrow(/not a TensorFlow.js model.json/);
+    writeFileSync(
+      wrong,
+      '{"modelTopology":{"class_name":"Sequential"},"weightsManifest":[{"paths":"a.bin","weights":[]}]}',
+    );
+    await expect(readModelFolder(wrong)).rejects.toThrow(
+      `${wrong}: weightsManifest group 1 needs "paths" and "weights"`,
+    );
   });
 
   it('enforces the total and per-file size limits before reading', async () => {
