@@ -93,3 +93,36 @@ describe('Find weights on this computer', () => {
     expect(w.text()).toContain('~/.keras/models/');
   });
 });
+
+describe('found weights in the model picker', () => {
+  beforeEach(() => setActivePinia(createPinia()));
+
+  it('lists the remembered files under "On this computer" (no search) and opens the one chosen', async () => {
+    const { default: AppToolbar } = await import('../../renderer/src/explorer/components/AppToolbar.vue');
+    const model = { name: 'resnet50-0676ba61', files: [{ path: 'resnet50-0676ba61.pth', bytes: new ArrayBuffer(8) }] };
+    const bridge: HostBridge = {
+      ...fakeBridge(new FakeEngine()),
+      findWeights: vi.fn(async () => [resnet]),
+      foundWeights: vi.fn(async () => [resnet]),
+      openFoundWeights: vi.fn(async (): Promise<RecentOpenResult> => ({ kind: 'model', model })),
+    };
+    const store = useSessionStore();
+    await store.connect(bridge);
+    const load = vi.spyOn(store, 'loadUserModel').mockResolvedValue(undefined as never);
+    const w = mount(AppToolbar, {
+      props: { colorMap: 'auto', normalize: 'channel' },
+      global: { provide: { [BRIDGE_KEY as symbol]: bridge } },
+    });
+    await settle();
+    expect(bridge.findWeights).not.toHaveBeenCalled();
+    const group = w.get('[data-testid="found-group"]');
+    expect(group.attributes('label')).toBe('On this computer (found weights)');
+    expect(group.findAll('option').map((o) => o.text())).toEqual(['ResNet-50 — ImageNet (torchvision file)']);
+    const select = w.get('[data-testid="model-select"]');
+    (select.element as HTMLSelectElement).value = 'found:3';
+    await select.trigger('change');
+    await settle();
+    expect(bridge.openFoundWeights).toHaveBeenCalledWith(3);
+    expect(load).toHaveBeenCalledWith(model);
+  });
+});
