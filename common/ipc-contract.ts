@@ -177,7 +177,8 @@ export type MenuCommand =
   | 'next-layer'
   | 'previous-layer'
   | 'toggle-theme'
-  | 'compare';
+  | 'compare'
+  | 'edit-architecture';
 
 /** What the UI preload exposes as `window.explorer` (STYLE.md #4: named functions, never ipcRenderer). */
 export interface ExplorerApi {

@@ -7,7 +7,7 @@
  */
 import { dialog, type BaseWindow, type OpenDialogOptions } from 'electron';
 import type { Stats } from 'node:fs';
-import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
@@ -308,6 +308,22 @@ export async function readModelFile(path: string, limits: FileLimits = DEFAULT_L
   return { name: basename(path, extname(path)), files };
 }
 
+/** The what-if editor's files say so in their first bytes (`"format": "feature-map-explorer/architecture-edit"`). */
+async function isArchitectureEdit(path: string): Promise<boolean> {
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const head = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      return head.subarray(0, bytesRead).toString('utf8').includes('feature-map-explorer/architecture-edit');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Reads what the user picked as a model: a model.json, its folder, or a single-file model. Returns the model and the path to remember. */
 export async function readModelAt(
   path: string,
@@ -339,7 +355,11 @@ export async function readModelAt(
   const ext = extensionOf(path);
   if ((MODEL_FILE_EXTENSIONS as readonly string[]).includes(ext))
     return { model: await readModelFile(path, limits), recentPath: path };
-  if (ext === 'json') return { model: await readModelFolder(path, limits), recentPath: path };
+  if (ext === 'json') {
+    // An architecture-edit file (the what-if editor's "Save edits…") is one self-contained JSON, not a model.json.
+    if (await isArchitectureEdit(path)) return { model: await readModelFile(path, limits), recentPath: path };
+    return { model: await readModelFolder(path, limits), recentPath: path };
+  }
   throw new Error(
     `${path}: not a model (expected a TensorFlow.js model.json or its folder, a Keras .h5/.hdf5/.keras file or an ONNX .onnx file)`,
   );

@@ -84,6 +84,13 @@ export function buildMenuTemplate(options: MenuOptions): MenuItemConstructorOpti
     { id: 'next-layer', label: 'Next Layer', accelerator: 'CmdOrCtrl+]', click: send('next-layer') },
     { id: 'previous-layer', label: 'Previous Layer', accelerator: 'CmdOrCtrl+[', click: send('previous-layer') },
     { id: 'compare', label: 'Compare Models', accelerator: 'CmdOrCtrl+K', click: send('compare') },
+    // Not the bare E the page answers to: a menu accelerator would also fire while typing in a field.
+    {
+      id: 'edit-architecture',
+      label: 'Edit Architecture…',
+      accelerator: 'CmdOrCtrl+E',
+      click: send('edit-architecture'),
+    },
     {
       id: 'toggle-theme',
       label: 'Toggle Light/Dark Theme',

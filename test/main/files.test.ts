@@ -434,3 +434,25 @@ describe('FileService', () => {
     expect(state.getRecent(entry.id)).toBeUndefined();
   });
 });
+
+describe('readModelAt: what-if editor files', () => {
+  it('reads an architecture-edit .json as one file (not as a tfjs model.json with shards)', async () => {
+    const edit = join(dir, 'vgg16-gap.json');
+    writeFileSync(
+      edit,
+      JSON.stringify({
+        format: 'feature-map-explorer/architecture-edit',
+        version: 1,
+        base: 'vgg16',
+        preset: 'vgg16-gap',
+      }),
+    );
+    const { model, recentPath } = await readModelAt(edit);
+    expect(recentPath).toBe(edit);
+    expect(model.files.map((f) => f.path)).toEqual(['vgg16-gap.json']);
+    // Any other JSON still goes to the model.json reader, which names what is wrong.
+    const other = join(dir, 'other.json');
+    writeFileSync(other, '{"name":"x"}');
+    await expect(readModelAt(other)).rejects.toThrow(`${other}: not a tfjs model`);
+  });
+});

@@ -46,6 +46,7 @@ describe('menu template', () => {
         'Next Layer',
         'Previous Layer',
         'Compare Models',
+        'Edit Architecture…',
         'Toggle Light/Dark Theme',
       ]),
     );
@@ -55,7 +56,13 @@ describe('menu template', () => {
     click(byLabel(sub(file), 'Open Model…'));
     click(byLabel(sub(view), 'Next Layer'));
     click(sub(help)[0]);
-    expect(a.command.mock.calls.map((c) => c[0])).toEqual(['find-weights', 'open-image', 'open-model', 'next-layer', 'about']);
+    expect(a.command.mock.calls.map((c) => c[0])).toEqual([
+      'find-weights',
+      'open-image',
+      'open-model',
+      'next-layer',
+      'about',
+    ]);
   });
 
   it('lists recent entries newest first; a click sends the id, never a path', () => {
