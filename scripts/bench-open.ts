@@ -3,16 +3,18 @@
  * every real model fixture (test/fixtures/models) and for a MobileNetV2-sized ONNX export (torchvision's
  * mobilenet_v2, seeded, exported at bench time by Debian's python3-torch), against the same-sized network
  * opened as a tfjs model.json (the bundled MobileNetV2) — through the app's registry and IR runner, and through
- * tfjs-layers' own loader (the catalog path) for reference. Ratios are measured in this one run (wasm backend).
+ * tfjs-layers' own loader (`tf.loadLayersModel` + the layers runner) for reference. Ratios are measured in this one run (wasm backend).
  *
  *   npm run -s bench -- --open [--json] [--reps 3]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
 import type { Engine } from '../renderer/src/engine/engine';
+import { LayersRunner } from '../renderer/src/engine/runner';
 import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
 import type { UserModelFiles } from '../renderer/src/engine/protocol';
 import { readModelArg } from './model-cli';
@@ -56,23 +58,49 @@ async function openOnce(engine: Engine, files: UserModelFiles, k: number): Promi
   return { total: first - t0, load: tLoad - t0 };
 }
 
-/** The catalog path for the bundled MobileNetV2: tfjs-layers' loader, not the registry. */
-async function catalogOnce(engine: Engine): Promise<{ total: number; load: number }> {
+/**
+ * The reference: the bundled MobileNetV2 through tfjs-layers' own loader (`tf.loadLayersModel`, what the catalog
+ * used before every model went through the registry), then the same image's first layer through the layers
+ * runner: bytes in memory → first feature map, as `openOnce` measures the registry path.
+ */
+async function tfjsLoaderOnce(engine: Engine): Promise<{ total: number; load: number }> {
+  const dir = join(ROOT, 'resources/models/mobilenetv2');
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: object;
+    weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  };
+  const shards = json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dir, p))));
   const image = await imageFromFile(SAMPLE);
-  await engine.unloadModel('mobilenetv2-pretrained');
+  const prepared = await engine.prepare('mobilenetv2-pretrained', image);
   const t0 = performance.now();
-  await engine.loadModel('mobilenetv2-pretrained');
-  const tLoad = performance.now();
-  let first = -1;
-  await engine.analyze(
-    { modelId: 'mobilenetv2-pretrained', image, maxSide: 32 },
-    {
-      image: () => {},
-      frame: () => {
-        if (first < 0) first = performance.now();
-      },
-    },
+  const data = new Uint8Array(shards.reduce((a, b) => a + b.byteLength, 0));
+  let o = 0;
+  for (const b of shards) {
+    data.set(b, o);
+    o += b.byteLength;
+  }
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: data.buffer,
+    }),
   );
+  const tLoad = performance.now();
+  const runner = new LayersRunner(model);
+  const x = tf.tensor4d(prepared.values, [1, prepared.height, prepared.width, prepared.channels]);
+  let first = -1;
+  try {
+    await runner.run(x, async (out) => {
+      if (first < 0) {
+        await out.tensor.data();
+        first = performance.now();
+      }
+    });
+  } finally {
+    x.dispose();
+    runner.dispose();
+  }
   return { total: first - t0, load: tLoad - t0 };
 }
 
@@ -138,16 +166,17 @@ export async function runOpenBench(opts: { reps: number; log: (s: string) => voi
     rmSync(onnx.dir, { recursive: true, force: true });
   } else opts.log(`no MobileNetV2 ONNX export (${onnx.error}); install python3-torch python3-torchvision`);
   // Reference: the same bundled model.json through tfjs-layers' own loader.
-  await catalogOnce(engine);
+  await engine.loadModel('mobilenetv2-pretrained');
+  await tfjsLoaderOnce(engine);
   const cat: number[] = [];
   const catLoad: number[] = [];
   for (let k = 0; k < opts.reps; k++) {
-    const t = await catalogOnce(engine);
+    const t = await tfjsLoaderOnce(engine);
     cat.push(t.total);
     catLoad.push(t.load);
   }
   rows.push({
-    model: 'bundled MobileNetV2 model.json (tf.loadLayersModel, catalog path)',
+    model: 'bundled MobileNetV2 model.json (tf.loadLayersModel, the reference)',
     format: 'tfjs-layers',
     bytes: 0,
     params: 0,

@@ -37,7 +37,12 @@ function weightsOf(model: tf.LayersModel, graph: ModelGraph): WeightStore {
 }
 
 /** Every layer's output from both runners on one input; max |a − b| relative to the layer's range. */
-async function compareRunners(graph: ModelGraph, input: [number, number, number], seed: number): Promise<number> {
+async function compareRunners(
+  graph: ModelGraph,
+  input: [number, number, number],
+  seed: number,
+  lazy = false,
+): Promise<number> {
   const model = buildGraphModel(graph, { seed });
   // Non-trivial BN statistics, so folding them is exercised.
   for (const layer of model.layers) {
@@ -52,7 +57,10 @@ async function compareRunners(graph: ModelGraph, input: [number, number, number]
     tf.dispose(values);
   }
   const layersRunner = new LayersRunner(model);
-  const ir = new IRRunner(graph, weightsOf(model, graph));
+  const before = tf.memory().numTensors;
+  const ir = new IRRunner(graph, weightsOf(model, graph), { lazy });
+  // Lazy: nothing is on the backend before the first pass reaches a layer.
+  if (lazy) expect(tf.memory().numTensors).toBe(before);
   const x = tf.randomUniform([1, ...input], -1, 1, 'float32', seed);
   const ref = new Map<string, Float32Array>();
   let worst = 0;
@@ -99,6 +107,11 @@ describe('IRRunner: the IR executed with tfjs ops equals tfjs-layers, layer by l
     },
     120_000,
   );
+
+  it('lazy mode (each layer built when the pass reaches it) equals tfjs-layers too: mobilenetv2', async () => {
+    const graph = getZooGraph('mobilenetv2', { input: [48, 48] });
+    expect(await compareRunners(graph, [48, 48, 3], 4, true)).toBeLessThan(1e-4);
+  }, 120_000);
 
   it('layers beyond the zoo: separable, transposed conv, upsampling, merges, activations with parameters', async () => {
     const n = (node: Partial<GraphNode> & { op: GraphNode['op']; name: string }, inputs: string[]) =>

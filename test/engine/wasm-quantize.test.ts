@@ -1,6 +1,7 @@
 /**
- * The hand-assembled WebAssembly SIMD kernel (wasm-quantize.ts) against the JavaScript quantizer, on
- * a memory of its own (the engine binds it to tfjs-backend-wasm's heap instead).
+ * The hand-assembled WebAssembly SIMD kernel (wasm-quantize.ts) against the JavaScript quantizer, against the
+ * per-pixel kernel it replaced (byte for byte), and against a scalar float32 model of its arithmetic, on a memory
+ * of its own (the engine binds it to tfjs-backend-wasm's heap instead).
  */
 import { describe, expect, it } from 'vitest';
 import { WasmQuantizer, kernelModuleBytes } from '../../renderer/src/engine/wasm-quantize';
@@ -27,36 +28,80 @@ function heap() {
   };
 }
 
+/**
+ * The kernel's contract computed one value at a time in float32 (Math.fround after every operation, as the SIMD
+ * lanes do): min / max per channel ignoring NaN, scale = 255 / (max − min) rounded to float32, byte =
+ * trunc((v − min)·scale + 0.5) saturated at 0, channel-major.
+ */
+function scalarF32(values: Float32Array, HW: number, C: number): Uint8Array {
+  const f = Math.fround;
+  const min = new Float32Array(C).fill(Infinity);
+  const max = new Float32Array(C).fill(-Infinity);
+  for (let p = 0; p < HW; p++)
+    for (let c = 0; c < C; c++) {
+      const v = values[p * C + c];
+      if (v < min[c]) min[c] = v;
+      if (v > max[c]) max[c] = v;
+    }
+  const out = new Uint8Array(HW * C);
+  for (let c = 0; c < C; c++) {
+    if (min[c] > max[c]) min[c] = max[c] = 0;
+    const scale = f(max[c] > min[c] ? 255 / (max[c] - min[c]) : 0);
+    for (let p = 0; p < HW; p++) {
+      const q = f(f(f(values[p * C + c] - min[c]) * scale) + 0.5);
+      out[c * HW + p] = Number.isNaN(q) || q < 0 ? 0 : Math.min(255, Math.trunc(q));
+    }
+  }
+  return out;
+}
+
+const SHAPES = [
+  [1, 1, 4],
+  [7, 5, 8],
+  [13, 11, 32],
+  [3, 2, 1280],
+  [2, 2, 4],
+  [5, 3, 16],
+  [28, 28, 96],
+];
+
 describe('WasmQuantizer', () => {
   it('is a valid module', () => {
     expect(WebAssembly.validate(kernelModuleBytes() as Uint8Array<ArrayBuffer>)).toBe(true);
   });
 
-  for (const [H, W, C] of [
-    [1, 1, 4],
-    [7, 5, 8],
-    [13, 11, 32],
-    [3, 2, 1280],
-  ]) {
-    it(`matches the JavaScript path byte for byte on ${H}×${W}×${C}`, () => {
+  for (const [H, W, C] of SHAPES) {
+    it(`on ${H}×${W}×${C}: byte-identical to the per-pixel kernel and to float32 scalar arithmetic, close to the JS path`, () => {
       const h = heap();
       const q = WasmQuantizer.create(h)!;
       expect(q).not.toBeNull();
       const values = seeded(H * W * C, H * 31 + C).map((v, i) => v * (1 + (i % 5)) - (i % C));
-      values[3] = NaN; // ignored by both
+      values[3] = NaN; // ignored by every path
+      if (values.length > 40) values[40] = 1e6 * (values[40] + 2); // one channel with an outlier
       const src = h.malloc(values.byteLength);
       new Float32Array(h.memory.buffer, src, values.length).set(values);
       const got = q.quantize(src, H, W, C);
+      const ref = q.quantize(src, H, W, C, { perPixel: true });
+      expect(Buffer.from(got.data).equals(Buffer.from(ref.data))).toBe(true);
+      expect(Buffer.from(got.data).equals(Buffer.from(scalarF32(values, H * W, C)))).toBe(true);
       const want = quantizeNHWC(values, H, W, C);
       expect(got.shape).toEqual(want.shape);
       expect([...got.min]).toEqual([...want.min]);
       expect([...got.max]).toEqual([...want.max]);
       let off = 0;
-      for (let i = 0; i < want.data.length; i++)
-        if (Math.abs(got.data[i] - want.data[i]) > (Number.isNaN(values[i]) ? 255 : 0)) off++;
-      // Both compute (v − min)·scale + 0.5, in float32 (wasm) or float64 (JS): a value right on a rounding boundary may land either side.
+      for (let i = 0; i < want.data.length; i++) if (got.data[i] !== want.data[i] && i !== 3 * H * W) off++;
+      // The JS path computes in float64: a value right on a rounding boundary may land either side.
       expect(off).toBeLessThanOrEqual(Math.ceil(want.data.length / 1000));
-      expect(h.allocs).toEqual([src]); // its scratch block was freed
+      // Into a recycled buffer: the same bytes, no new array.
+      const into = new Uint8Array(H * W * C).fill(7);
+      const again = q.quantize(src, H, W, C, { into });
+      expect(again.data).toBe(into);
+      expect(Buffer.from(into).equals(Buffer.from(got.data))).toBe(true);
+      expect(() => q.quantize(src, H, W, C, { into: new Uint8Array(3) })).toThrow(/frame buffer of 3 bytes/);
+      // One scratch block, reused across calls, freed by release().
+      expect(h.allocs.length).toBe(2);
+      q.release();
+      expect(h.allocs).toEqual([src]);
     });
   }
 });

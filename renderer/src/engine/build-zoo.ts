@@ -1,7 +1,8 @@
 /**
- * Turns a zoo layer graph (renderer/src/zoo) into a tfjs-layers model with seeded He-normal weights.
- * Layer names are the graph's node names, so the analysis and the engine agree on layer ids. The weights are
- * untrained: the model shows what an architecture computes, not what a trained network has learned.
+ * Turns a zoo layer graph (renderer/src/zoo) into a tfjs-layers model with tfjs's seeded He-normal initialisers.
+ * The engine does not use it: it runs every model, the zoo included, through the IR runner (ir-runner.ts) with
+ * `seededWeightStore` (seeded-weights.ts). This builder stays as the tests' independent reference — tfjs-layers'
+ * own implementation of each Keras layer — against which the IR runner is checked (test/engine/ir-runner.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { getZooGraph, type GraphNode, type ModelGraph } from '../zoo';

@@ -28,7 +28,7 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from './protocol';
-import { parseReply } from './protocol-schema';
+import { MAX_RECYCLED_BUFFERS, parseReply } from './protocol-schema';
 
 /** An error reply, as an Error: the message names the file and the problem; `file` is that file. */
 export class EngineError extends Error {
@@ -630,6 +630,24 @@ export class EngineClient {
       (id) => ({ type: 'predict', id, modelId }),
       (r) => (r.type === 'done' ? r.timings.totalMs : undefined),
     );
+  }
+
+  /**
+   * Hands drawn frames' buffers back to the engine for reuse (transferred: the frames' `data` is empty afterwards,
+   * so call it only for frames nothing shows or reads any more). Frames whose buffer is already gone are skipped.
+   */
+  recycle(frames: Iterable<LayerFrame>): void {
+    if (this.deadError) return;
+    const buffers = new Set<ArrayBuffer>();
+    for (const f of frames) {
+      const b = f.data.buffer;
+      // Only whole, unshared buffers (a view into a larger buffer would hand back bytes that are not its own).
+      if (b instanceof ArrayBuffer && b.byteLength > 0 && f.data.byteOffset === 0 && f.data.byteLength === b.byteLength)
+        buffers.add(b);
+    }
+    if (!buffers.size) return;
+    const list = [...buffers].slice(0, MAX_RECYCLED_BUFFERS);
+    this.send({ type: 'recycle', id: this.nextId++, buffers: list }, list);
   }
 
   /** Cancels a request by id (an analyze, a load). */

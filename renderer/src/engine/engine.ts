@@ -14,7 +14,7 @@ import { analyzeGraph, emptyTotals } from '../analysis/analyze';
 import { analyzeModelJson } from '../analysis';
 import type { LayerAnalysis, ModelAnalysis } from '../analysis/types';
 import { getZooGraph, isZooId } from '../zoo';
-import { buildZooModel } from './build-zoo';
+import { seededWeights } from './seeded-weights';
 import { BUNDLED, ZOO_SEED, catalogEntries } from './catalog';
 import { ContextLostError, GpuExtractor, gpuExtractionSupported } from './gpu-extract';
 import { InputError, MAX_IMAGE_PIXELS, checkImageBytes, checkPixelCount } from './image-header';
@@ -34,13 +34,16 @@ import type {
   ResizePolicy,
   UserModelFiles,
 } from './protocol';
-import { frameShape, pooledSize, quantizeNHWC } from './quantize';
-import { WasmQuantizer } from './wasm-quantize';
-import { CancelledError, GraphRunner, LayersRunner, type LayerOutput, type Runner } from './runner';
+import { frameShape } from './quantize';
+import { extractOnCpu, releaseCpuExtraction } from './cpu-extract';
+import { assertTfjsVersion, parallelCompile, registeredVariables, setCompileOnly } from './tfjs-private';
+import { FramePool } from './frame-pool';
+import { peerPass, type PeerMethod, type PeerResult } from './peer-passes';
+import { CancelledError, GraphRunner, type LayerOutput, type Runner } from './runner';
 import { IRRunner } from './ir-runner';
 import { topK } from './prediction';
 import { openModelFiles, type ModelFile, type OpenedModel } from '../formats';
-import { AnalysisError } from '../analysis/analyze';
+import { checkGraphTopology, checkedAnalysis, findGraphModelJson, inFolder, inFolderAsync } from './model-checks';
 
 export { CancelledError } from './runner';
 export { InputError } from './image-header';
@@ -52,10 +55,16 @@ export type ProgressFn = (phase: ProgressPhase, loaded: number, total: number, d
 
 export interface EngineOptions {
   platform: EnginePlatform;
-  /** Run one pass on zeros when a model loads (shader compilation / wasm set-up before the user asks). Default true. */
+  /** Run one pass on zeros when a model loads on webgl (shader compilation before the user asks). Default true. */
   warmUp?: boolean;
   /** Models kept loaded at once (least recently used goes first). Default 4 (compare mode runs 2–4). */
   maxModels?: number;
+  /**
+   * The user-model bytes handed to `loadUserModel` are the engine's own (a worker gets a structured-clone
+   * copy), so formats may rearrange them instead of copying (ModelFile.consumable). Default false: a caller
+   * in the same thread (the CLI, tests) may use its bytes again.
+   */
+  ownsUserFiles?: boolean;
 }
 
 /** Where an analyze's output goes (server.ts posts it; tests and the bench collect it). */
@@ -97,15 +106,23 @@ export interface BackendState {
 /** What a loaded model can be rebuilt from after a backend switch (weights stay in JS memory). */
 type ModelSource =
   | {
+      /** A tfjs graph model (TensorFlow ops): tfjs-converter's executor. */
       kind: 'artifacts';
-      format: 'layers' | 'graph';
+      format: 'graph';
       artifacts: tf.io.ModelArtifacts;
       info: ModelJsonInfo;
       file: string;
     }
   | { kind: 'zoo'; id: string }
   /** A user model opened by a format module into the IR; `analysis` was computed before anything was built. */
-  | { kind: 'ir'; opened: OpenedModel; file: string; analysis: ModelAnalysis };
+  | {
+      kind: 'ir';
+      opened: OpenedModel;
+      file: string;
+      analysis: ModelAnalysis;
+      /** Build each layer's tensors when a pass first reaches it (bundled models: checked by the tests, trusted). */
+      lazy?: boolean;
+    };
 
 interface LoadedModel {
   entry: ModelEntry;
@@ -153,6 +170,7 @@ function fingerprint(bytes: Uint8Array): string {
 export class Engine {
   readonly platform: EnginePlatform;
   private readonly warmUp: boolean;
+  private readonly ownsUserFiles: boolean;
   private readonly maxModels: number;
   private resourcesBase = '';
   private state: BackendState | null = null;
@@ -166,11 +184,15 @@ export class Engine {
   private gpu: GpuExtractor | null = null;
   /** The webgl backend's context, once chosen (watched for loss). */
   private gl: WebGL2RenderingContext | null = null;
+  /** Frame buffers the UI handed back (`recycle`), reused for the next frames of the same size. */
+  private readonly framePool = new FramePool();
 
   constructor(opts: EngineOptions) {
     this.platform = opts.platform;
     this.warmUp = opts.warmUp ?? true;
+    this.ownsUserFiles = opts.ownsUserFiles ?? false;
     this.maxModels = Math.max(1, opts.maxModels ?? 4);
+    assertTfjsVersion();
     tf.enableProdMode();
   }
 
@@ -353,15 +375,18 @@ export class Engine {
       const jsonBytes = await this.platform.readResource(`${base}model.json`, { signal });
       const info = parseModelJsonFile(new TextDecoder().decode(jsonBytes), 'model.json');
       const shards = await this.readShards(base, info, progress, signal);
-      const artifacts = buildArtifacts(info, shards, 'model.json');
-      const source: ModelSource = {
-        kind: 'artifacts',
-        format: info.format,
-        artifacts,
-        info,
-        file: `${bundled.folder}/model.json`,
-      };
-      return this.register(bundled.entry, source, progress, signal);
+      // The bundled models go through the format registry and the IR runner like every user model: one builder
+      // turns every IR into tfjs, and it opens and runs faster than tfjs-layers' loader (bench --open).
+      const files: ModelFile[] = [
+        { path: 'model.json', bytes: new Uint8Array(jsonBytes) },
+        ...[...shards].map(([path, bytes]) => ({ path, bytes: new Uint8Array(bytes) })),
+      ];
+      const opened = await inFolderAsync(bundled.folder, () => openModelFiles(files, bundled.folder));
+      if (signal?.aborted) throw new CancelledError();
+      const input = bundled.entry.preprocess.inputSize;
+      const analysis = inFolder(bundled.folder, () => checkedAnalysis(opened, input));
+      const file = `${bundled.folder}/model.json`;
+      return this.register(bundled.entry, { kind: 'ir', opened, file, analysis, lazy: true }, progress, signal);
     }
     if (isZooId(modelId)) {
       const entry = catalogEntries().find((e) => e.id === modelId)!;
@@ -416,7 +441,11 @@ export class Engine {
     const graphJson = findGraphModelJson(byPath);
     if (graphJson) return this.loadGraphModelFiles(files.name, byPath, graphJson, progress, signal);
 
-    const modelFiles: ModelFile[] = [...byPath].map(([path, bytes]) => ({ path, bytes: new Uint8Array(bytes) }));
+    const modelFiles: ModelFile[] = [...byPath].map(([path, bytes]) => ({
+      path,
+      bytes: new Uint8Array(bytes),
+      ...(this.ownsUserFiles ? { consumable: true } : {}),
+    }));
     const total = modelFiles.reduce((a, f) => a + f.bytes.byteLength, 0);
     progress('fetch', total, total, `${modelFiles.length} file(s)`);
     progress('build', 0, 1, files.name);
@@ -473,7 +502,7 @@ export class Engine {
       preprocessSource: DEFAULT_USER_PREPROCESS_SOURCE,
       format: 'tfjs-graph',
     };
-    const source: ModelSource = { kind: 'artifacts', format: info.format, artifacts, info, file: jsonPath };
+    const source: ModelSource = { kind: 'artifacts', format: 'graph', artifacts, info, file: jsonPath };
     const old = this.models.get(id);
     const loaded = await this.register(entry, source, progress, signal, true);
     if (old && old !== loaded) old.runner.dispose();
@@ -514,7 +543,9 @@ export class Engine {
         };
         if (signal?.aborted) throw new CancelledError();
         progress('build', 1, 1, entry.name);
-        if (this.warmUp || runner instanceof GraphRunner) {
+        // A warm-up pass pays off only on webgl (shader compilation); wasm and cpu have nothing to compile, and
+        // a pass on zeros would only delay the first frame. Graph models need one pass to find their frame nodes.
+        if ((this.warmUp && this.state?.backend === 'webgl') || runner instanceof GraphRunner) {
           progress('compile', 0, 1, entry.name);
           await this.warm(runner, input);
           progress('compile', 1, 1, entry.name);
@@ -543,11 +574,18 @@ export class Engine {
   }
 
   private async buildRunner(source: ModelSource): Promise<Runner> {
-    if (source.kind === 'zoo') return new LayersRunner(buildZooModel(source.id, { seed: ZOO_SEED }));
+    if (source.kind === 'zoo') {
+      // The zoo goes through the same IR runner as every user model, with seeded He-normal weights, drawn lazily:
+      // each layer's when the first pass reaches it, so the first maps come at once (and regenerated on a backend
+      // switch rather than kept in JS memory: VGG-16's are 553 MB).
+      const graph = getZooGraph(source.id);
+      const shapes = new Map(analyzeGraph(graph).layers.map((l) => [l.id, l.outputShape]));
+      return new IRRunner(graph, seededWeights(graph, { seed: ZOO_SEED }), { shapes, lazy: true });
+    }
     if (source.kind === 'ir') {
       const shapes = new Map(source.analysis.layers.map((l) => [l.id, l.outputShape]));
       try {
-        return new IRRunner(source.opened.graph, source.opened.weights, { shapes });
+        return new IRRunner(source.opened.graph, source.opened.weights, { shapes, lazy: source.lazy === true });
       } catch (e) {
         throw new InputError(
           errorMessage(e).startsWith(source.file) ? errorMessage(e) : `${source.file}: ${errorMessage(e)}`,
@@ -557,31 +595,15 @@ export class Engine {
     }
     const { artifacts, file, info } = source;
     const handler: tf.io.IOHandler = { load: async () => artifacts };
-    if (source.format === 'graph') {
-      let model: tf.GraphModel;
-      try {
-        model = await tf.loadGraphModel(handler);
-      } catch (e) {
-        throw new InputError(`${file}: tfjs could not build the graph model: ${errorMessage(e)}`, file);
-      }
-      const topo = info.json.modelTopology as { node?: { name: string; op: string; input?: string[] }[] };
-      try {
-        return new GraphRunner(model, topo.node ?? []);
-      } catch (e) {
-        model.dispose();
-        throw new InputError(`${file}: ${errorMessage(e)}`, file);
-      }
-    }
-    let model: tf.LayersModel;
+    let model: tf.GraphModel;
     try {
-      model = await tf.loadLayersModel(handler, { strict: true });
+      model = await tf.loadGraphModel(handler);
     } catch (e) {
-      const msg = errorMessage(e);
-      const detail = /shape/i.test(msg) ? await explainShapeMismatch(artifacts, file) : null;
-      throw new InputError(detail ?? explainLayersError(msg, file, info.json), file);
+      throw new InputError(`${file}: tfjs could not build the graph model: ${errorMessage(e)}`, file);
     }
+    const topo = info.json.modelTopology as { node?: { name: string; op: string; input?: string[] }[] };
     try {
-      return new LayersRunner(model);
+      return new GraphRunner(model, topo.node ?? []);
     } catch (e) {
       model.dispose();
       throw new InputError(`${file}: ${errorMessage(e)}`, file);
@@ -599,7 +621,11 @@ export class Engine {
           throw new InputError(`the graph model could not run: ${errorMessage(e)}`);
         }
       }
-      if (this.state?.backend === 'webgl' && runner instanceof LayersRunner) await this.compileInParallel(runner, x);
+      if (this.state?.backend === 'webgl' && runner instanceof IRRunner) {
+        // Lazy runners build now: under compile-only mode the tensors a build derives would keep no values.
+        runner.buildAll();
+        await this.compileInParallel(runner, x);
+      }
       await runner.run(x, null);
       if (this.state?.backend === 'webgl') {
         // The extraction shaders compile on first use too.
@@ -607,7 +633,7 @@ export class Engine {
         if (gpu) await gpu.warmUp();
       }
     } catch (e) {
-      if ((runner instanceof LayersRunner || runner instanceof IRRunner) && !(e instanceof InputError)) {
+      if (runner instanceof IRRunner && !(e instanceof InputError)) {
         throw new InputError(`the model could not run on a ${input.join('×')} input: ${errorMessage(e)}`);
       }
       throw e;
@@ -618,18 +644,15 @@ export class Engine {
 
   /** tfjs's parallel shader compilation (KHR_parallel_shader_compile): compile every program, then wait. */
   private async compileInParallel(runner: Runner, x: tf.Tensor): Promise<void> {
-    const backend = tf.backend() as unknown as {
-      checkCompileCompletionAsync?: () => Promise<boolean[]>;
-      getUniformLocations?: () => void;
-    };
-    if (!backend.checkCompileCompletionAsync || !backend.getUniformLocations) return;
-    tf.env().set('ENGINE_COMPILE_ONLY', true);
+    const backend = parallelCompile();
+    if (!backend) return;
+    setCompileOnly(true);
     try {
       await runner.run(x, null);
     } catch {
       // Some op needed real data; the plain warm-up pass compiles the rest.
     } finally {
-      tf.env().set('ENGINE_COMPILE_ONLY', false);
+      setCompileOnly(false);
     }
     await backend.checkCompileCompletionAsync();
     backend.getUniformLocations();
@@ -802,7 +825,7 @@ export class Engine {
       }
       const a = now();
       if (gpu) await gpu.push(out, maxSide, emit);
-      else emit(await extractOnCpu(out, maxSide));
+      else emit(await extractOnCpu(out, maxSide, this.framePool));
       extractMs += now() - a;
     };
     try {
@@ -839,7 +862,7 @@ export class Engine {
     if (!this.gpu) {
       const s = gpuExtractionSupported();
       if (!s.ok) return null;
-      this.gpu = new GpuExtractor(s.gl);
+      this.gpu = new GpuExtractor(s.gl, (n) => this.framePool.take(n));
     }
     return this.gpu;
   }
@@ -864,6 +887,20 @@ export class Engine {
         x.dispose();
       }
       return now() - t;
+    });
+  }
+
+  /** The bench's peer comparison: one pass reading every layer the way another tool does (peer-passes.ts). */
+  peerPass(modelId: string, prepared: PreparedInput, method: PeerMethod): Promise<PeerResult> {
+    return this.exclusive(async () => {
+      const m = this.models.get(modelId);
+      if (!m) throw new Error(`model '${modelId}' is not loaded`);
+      const x = tf.tensor4d(prepared.values, [1, prepared.height, prepared.width, prepared.channels]);
+      try {
+        return await peerPass(m.runner, x, method);
+      } finally {
+        x.dispose();
+      }
     });
   }
 
@@ -918,6 +955,19 @@ export class Engine {
     });
   }
 
+  /**
+   * Takes back frame buffers the UI has drawn and no longer needs (the `data` of earlier frames, transferred
+   * back): the next passes write their frames into them instead of allocating. Never blocks on a pass.
+   */
+  recycle(buffers: readonly ArrayBuffer[]): void {
+    this.framePool.put(buffers);
+  }
+
+  /** Bytes of frame buffers waiting to be reused (tests). */
+  get recycledBytes(): number {
+    return this.framePool.bytes;
+  }
+
   /** The summary of a loaded model, or null. */
   summary(modelId: string): ModelSummary | null {
     return this.models.get(modelId)?.summary ?? null;
@@ -930,6 +980,8 @@ export class Engine {
       this.models.clear();
       this.gpu?.dispose();
       this.gpu = null;
+      this.framePool.clear();
+      releaseCpuExtraction();
     });
   }
 }
@@ -937,8 +989,7 @@ export class Engine {
 /** See `register`: a tfjs scope around a model load, ended so that a failure leaves no tensor behind. */
 function beginLoadScope(): { fail(): void; succeed(runner: Runner): void } {
   const eng = tf.engine();
-  const vars = () =>
-    (eng as unknown as { state: { registeredVariables: Record<string, tf.Variable> } }).state.registeredVariables;
+  const vars = registeredVariables;
   const before = new Set(Object.keys(vars()));
   eng.startScope('load-model');
   return {
@@ -953,128 +1004,12 @@ function beginLoadScope(): { fail(): void; succeed(runner: Runner): void } {
   };
 }
 
-/** Reads a layer output's values (wasm: straight from the heap, no copy) and quantizes it. */
-async function extractOnCpu(out: LayerOutput, maxSide: number): Promise<LayerFrame> {
-  const t = out.tensor;
-  const [H, W, C] = frameShape(t.shape);
-  const meta = { layerId: out.layerId, index: out.index, fullShape: t.shape.slice(1) };
-  const { factor, h, w } = pooledSize(H, W, maxSide);
-  if (factor > 1 && t.dtype === 'float32' && tf.getBackend() === 'wasm') {
-    // Pool with the backend's own kernels (XNNPACK) rather than a JavaScript loop over every value.
-    const pooled = poolOnBackend(t, H, W, C, factor, h, w);
-    try {
-      const f = await extractOnCpu({ ...out, tensor: pooled }, 0);
-      return { ...f, fullShape: meta.fullShape };
-    } finally {
-      pooled.dispose();
-    }
-  }
-  const offset =
-    t.dtype === 'float32' && C % 4 === 0 && pooledSize(H, W, maxSide).factor === 1 ? wasmHeapOffset(t) : null;
-  const kernel = offset === null ? null : wasmQuantizer();
-  if (kernel && offset !== null) {
-    const q = kernel.quantize(offset, H, W, C);
-    return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data };
-  }
-  const view = t.dtype === 'float32' ? wasmHeapView(t) : null;
-  // The view is only valid until the next wasm call: quantize right away, no await in between.
-  const q = view
-    ? quantizeNHWC(view, H, W, C, maxSide)
-    : quantizeNHWC((await t.data()) as Float32Array, H, W, C, maxSide);
-  return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data };
-}
-
-/**
- * Average-pools [H, W, C] by `factor` into [h, w, C] with the semantics of quantize.ts (edge cells
- * average only the pixels they cover): pad bottom/right with zeros, average-pool, divide by the
- * pooled coverage mask.
- */
-function poolOnBackend(
-  t: tf.Tensor,
-  H: number,
-  W: number,
-  C: number,
-  factor: number,
-  h: number,
-  w: number,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const x = t.reshape([1, H, W, C]) as tf.Tensor4D;
-    const padH = h * factor - H;
-    const padW = w * factor - W;
-    if (!padH && !padW) return tf.avgPool(x, factor, factor, 'valid');
-    const pad: [number, number][] = [
-      [0, 0],
-      [0, padH],
-      [0, padW],
-      [0, 0],
-    ];
-    const sum = tf.avgPool(tf.pad(x, pad), factor, factor, 'valid');
-    const cover = tf.avgPool(tf.pad(tf.ones([1, H, W, 1]) as tf.Tensor4D, pad), factor, factor, 'valid');
-    return tf.div(sum, cover);
-  });
-}
-
-/** The wasm backend's Emscripten module (internal fields of tfjs-backend-wasm 4.x). */
-interface WasmModule {
-  HEAPU8: Uint8Array;
-  asm?: { memory?: WebAssembly.Memory };
-  wasmMemory?: WebAssembly.Memory;
-  _malloc(n: number): number;
-  _free(p: number): void;
-}
-const quantizers = new WeakMap<WasmModule, WasmQuantizer | null>();
-
-/** The SIMD kernel bound to the current wasm backend's memory, or null (not wasm, no SIMD, shared memory). */
-function wasmQuantizer(): WasmQuantizer | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const mod = (tf.backend() as unknown as { wasm?: WasmModule }).wasm;
-  if (!mod) return null;
-  if (!quantizers.has(mod)) {
-    const memory = mod.asm?.memory ?? mod.wasmMemory;
-    quantizers.set(
-      mod,
-      memory ? WasmQuantizer.create({ memory, malloc: (n) => mod._malloc(n), free: (p) => mod._free(p) }) : null,
-    );
-  }
-  return quantizers.get(mod) ?? null;
-}
-
-/** Byte offset of a float32 tensor in the wasm heap, or null. */
-function wasmHeapOffset(t: tf.Tensor): number | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const be = tf.backend() as unknown as {
-    dataIdMap?: { get(id: object): { memoryOffset: number | null } | undefined };
-  };
-  const rec = be.dataIdMap?.get(t.dataId);
-  return rec && rec.memoryOffset != null && rec.memoryOffset % 4 === 0 ? rec.memoryOffset : null;
-}
-
-/**
- * A Float32Array over the wasm heap where tfjs-backend-wasm keeps `t`, or null off wasm. `t.data()`
- * would copy the values out first (readSync slices the heap); reading them in place saves that copy.
- */
-function wasmHeapView(t: tf.Tensor): Float32Array | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  const be = tf.backend() as unknown as {
-    dataIdMap?: { get(id: object): { memoryOffset: number | null } | undefined };
-    wasm?: { HEAPU8: Uint8Array };
-  };
-  const rec = be.dataIdMap?.get(t.dataId);
-  const heap = be.wasm?.HEAPU8;
-  if (!rec || rec.memoryOffset == null || !heap) return null;
-  if (rec.memoryOffset % 4 !== 0 || rec.memoryOffset + t.size * 4 > heap.byteLength) return null;
-  return new Float32Array(heap.buffer, rec.memoryOffset, t.size);
-}
-
 /** [H, W, C] of the model input: the model's declared size, or the preprocess size where it is open. */
 function inputSizeOf(runner: Runner, pre: Preprocess): [number, number, number] {
   const shape =
     runner instanceof IRRunner
       ? [1, ...runner.inputShape]
-      : runner instanceof LayersRunner
-        ? (runner.model.inputs[0].shape as (number | null)[])
-        : ((runner as GraphRunner).model.inputs[0].shape ?? [null, null, null, 3]);
+      : ((runner as GraphRunner).model.inputs[0].shape ?? [null, null, null, 3]);
   if (shape.length !== 4) {
     throw new InputError(
       `the model's input has shape [${shape.map((d) => d ?? '?').join(', ')}]; an image input [batch, height, width, channels] is needed`,
@@ -1115,61 +1050,6 @@ function userPreprocess(json: Record<string, unknown>): Preprocess {
 }
 
 /**
- * Finds the weight whose manifest shape differs from what its layer needs (tfjs only says "Shape
- * mismatch: [a] vs. [b]"): builds the topology without weights once, on this error path only.
- */
-async function explainShapeMismatch(artifacts: tf.io.ModelArtifacts, file: string): Promise<string | null> {
-  let probe: tf.LayersModel | null = null;
-  try {
-    probe = await tf.models.modelFromJSON({ modelTopology: artifacts.modelTopology } as unknown as tf.io.ModelJSON);
-    const need = new Map(probe.weights.map((w) => [w.originalName, w.shape]));
-    for (const spec of artifacts.weightSpecs ?? []) {
-      const shape = need.get(spec.name);
-      if (shape && shape.join(',') !== spec.shape.join(',')) {
-        const layer = spec.name.split('/').slice(0, -1).join('/') || spec.name;
-        return `${file}: weight '${spec.name}' has shape [${spec.shape.join(', ')}] in the weightsManifest, but layer '${layer}' needs [${shape.join(', ')}]`;
-      }
-    }
-    return null;
-  } catch {
-    return null;
-  } finally {
-    probe?.dispose();
-  }
-}
-
-/** Words tfjs's errors from building a layers model so they name the file, the layer and the problem. */
-function explainLayersError(msg: string, file: string, json: Record<string, unknown>): string {
-  const unknown = /Unknown layer: (\w+)/.exec(msg);
-  if (unknown) {
-    const cls = unknown[1];
-    const layer = findLayerByClass(json, cls);
-    return `${file}: layer ${layer ? `'${layer}' ` : ''}has class '${cls}', which tfjs does not know (a custom or newer Keras layer)`;
-  }
-  const extra = /no target variable: (\S+)/.exec(msg);
-  if (extra) return `${file}: the weightsManifest has a weight '${extra[1]}' that no layer of the model has`;
-  if (/shape/i.test(msg)) return `${file}: weight shapes do not match the layers (${msg})`;
-  return `${file}: tfjs could not build the model: ${msg}`;
-}
-
-function findLayerByClass(json: Record<string, unknown>, cls: string): string | null {
-  let found: string | null = null;
-  const walk = (v: unknown) => {
-    if (found || typeof v !== 'object' || v === null) return;
-    if (Array.isArray(v)) return v.forEach(walk);
-    const o = v as Record<string, unknown>;
-    if (o.class_name === cls) {
-      const cfg = o.config as Record<string, unknown> | undefined;
-      found = String(o.name ?? cfg?.name ?? '') || null;
-      if (found) return;
-    }
-    Object.values(o).forEach(walk);
-  };
-  walk(json.modelTopology);
-  return found;
-}
-
-/**
  * The analysed layer graph: the zoo's own graph, or the Keras topology of a model.json, analysed by
  * the shared analysis (analysis/). Where that cannot analyse the model (unusual layers or ops) a
  * minimal analysis from the runner's output shapes keeps the UI working, with the reason
@@ -1197,32 +1077,6 @@ function analysisFor(source: ModelSource, runner: Runner, input: [number, number
     };
   }
   return analysis;
-}
-
-/** Runs a model-file check; its messages ("model.json: …") are prefixed with the model's folder, so the user knows which model is wrong. */
-function inFolder<T>(folder: string, check: () => T): T {
-  try {
-    return check();
-  } catch (e) {
-    throw inFolderError(folder, e);
-  }
-}
-
-/**
- * The error a model-file check threw, its message prefixed with the model's folder (unless it already names it).
- * `singleFile`: the "folder" is the file itself (a dropped .h5 / .onnx), so a message starting with it is kept.
- */
-function inFolderError(folder: string, e: unknown, singleFile = false): unknown {
-  if (e instanceof AnalysisError) e = new InputError(e.message, e.file);
-  if (
-    e instanceof InputError &&
-    folder &&
-    !e.message.startsWith(`${folder}/`) &&
-    !(singleFile && e.message.startsWith(folder))
-  ) {
-    return new InputError(`${folder}/${e.message}`, e.file);
-  }
-  return e;
 }
 
 function fallbackAnalysis(runner: Runner, input: [number, number], why: string): ModelAnalysis {
@@ -1266,179 +1120,4 @@ function withOverride(pre: Preprocess, override: Partial<Preprocess> | undefined
   const merged: Preprocess = { ...pre, ...override, inputSize: pre.inputSize };
   if (pre.channels !== undefined) merged.channels = pre.channels;
   return merged;
-}
-
-/** The largest activation tensor (values) and MAC count a model may have before it is refused as absurd. */
-const MAX_LAYER_VALUES = 2 ** 28;
-
-/**
- * The project's own topology and arithmetic checks on an opened model, before tfjs builds anything: cycles,
- * dangling inputs, empty or absurd sizes, MAC counts past 2^53 (where they stop being exact). Also puts the
- * nodes in topological order for the runner.
- */
-function checkedAnalysis(opened: OpenedModel, input: [number, number]): ModelAnalysis {
-  const file = opened.mainFile;
-  let analysis: ModelAnalysis;
-  try {
-    analysis = analyzeGraph(opened.graph, { input });
-  } catch (e) {
-    const msg = errorMessage(e);
-    throw new InputError(msg.startsWith(file) ? msg : `${file}: ${msg}`, file);
-  }
-  for (const l of analysis.layers) {
-    const n = l.outputShape.reduce((a, b) => a * b, 1);
-    if (n > MAX_LAYER_VALUES) {
-      throw new InputError(
-        `${file}: layer "${l.name}" would output ${l.outputShape.join('×')} values (${n.toExponential(2)}), more than any view can hold`,
-        file,
-      );
-    }
-  }
-  if (!Number.isSafeInteger(analysis.totals.macs)) {
-    throw new InputError(`${file}: the model's multiply-adds exceed 2^53 — the sizes in the file are absurd`, file);
-  }
-  checkWeightShapes(opened, analysis);
-  // The analysis walked the graph in topological order: the runner takes the nodes in that order.
-  const order = new Map(analysis.layers.map((l, i) => [l.id, i]));
-  opened.graph.nodes.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
-  return analysis;
-}
-
-/** The async twin of `inFolder`. */
-async function inFolderAsync<T>(folder: string, open: () => Promise<T>): Promise<T> {
-  try {
-    return await open();
-  } catch (e) {
-    throw inFolderError(folder, e, true);
-  }
-}
-
-/** The model.json of a tfjs graph model among the files, if there is one (those keep tfjs-converter's executor). */
-function findGraphModelJson(byPath: Map<string, ArrayBuffer>): string | null {
-  const jsons = [...byPath.keys()]
-    .filter((p) => p.toLowerCase().endsWith('.json'))
-    .sort((a, b) => a.split('/').length - b.split('/').length);
-  for (const p of jsons) {
-    const bytes = byPath.get(p)!;
-    if (bytes.byteLength > 256 << 20) continue;
-    const head = new TextDecoder().decode(new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 4096)));
-    if (!/"modelTopology"|"format"\s*:\s*"graph-model"/.test(head) && !p.endsWith('model.json')) continue;
-    try {
-      const json = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-      const topo = json.modelTopology as Record<string, unknown> | undefined;
-      if (json.format === 'graph-model' || (topo && Array.isArray(topo.node))) return p;
-    } catch {
-      // Not JSON: the registry's message will say what it is.
-    }
-  }
-  return null;
-}
-
-/**
- * A graph model's nodes must form a DAG (TF1 while-loops aside: a NextIteration edge closes a loop by design)
- * whose inputs all exist: tfjs-converter loops or grows without bound on anything else.
- */
-function checkGraphTopology(json: Record<string, unknown>, file: string): void {
-  const topo = json.modelTopology as { node?: { name?: unknown; op?: unknown; input?: unknown }[] } | undefined;
-  const nodes = Array.isArray(topo?.node) ? topo.node : [];
-  const byName = new Map<string, string[]>();
-  const ops = new Map<string, string>();
-  for (const n of nodes) {
-    if (typeof n?.name !== 'string') throw new InputError(`${file}: a graph node has no name`, file);
-    if (byName.has(n.name)) throw new InputError(`${file}: two graph nodes are named "${n.name}"`, file);
-    const inputs = Array.isArray(n.input) ? n.input.filter((i): i is string => typeof i === 'string') : [];
-    byName.set(
-      n.name,
-      inputs.filter((i) => !i.startsWith('^')).map((i) => i.replace(/:\d+$/, '')),
-    );
-    ops.set(n.name, String(n.op ?? ''));
-  }
-  // Functions (the library) can be referenced by name; only check node-to-node edges.
-  const state = new Map<string, 1 | 2>();
-  for (const start of byName.keys()) {
-    if (state.has(start)) continue;
-    const stack: [string, number][] = [[start, 0]];
-    state.set(start, 1);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const ins = ops.get(top[0]) === 'Merge' ? [] : (byName.get(top[0]) ?? []);
-      if (top[1] < ins.length) {
-        const next = ins[top[1]++];
-        if (!byName.has(next)) {
-          throw new InputError(
-            `${file}: graph node "${top[0]}" reads "${next}", which is not a node of the graph`,
-            file,
-          );
-        }
-        const st = state.get(next);
-        if (st === 1) throw new InputError(`${file}: graph node "${next}" feeds itself (a cycle in the graph)`, file);
-        if (st !== 2) {
-          state.set(next, 1);
-          stack.push([next, 0]);
-        }
-      } else {
-        state.set(top[0], 2);
-        stack.pop();
-      }
-    }
-  }
-}
-
-/**
- * Each weighted layer's tensors must have exactly the shapes its config and its input need (the same count in
- * another layout — a transposed kernel — would run and give nonsense). Throws naming the file, weight and layer.
- */
-function checkWeightShapes(opened: OpenedModel, analysis: ModelAnalysis): void {
-  const file = opened.mainFile;
-  const shapeOf = new Map(analysis.layers.map((l) => [l.id, l.outputShape]));
-  const fmtS = (s: number[]) => `[${s.join(', ')}]`;
-  for (const node of opened.graph.nodes) {
-    const cin = shapeOf.get(node.inputs[0] ?? '')?.at(-1);
-    if (cin === undefined) continue;
-    let want: number[][] | null = null;
-    switch (node.op) {
-      case 'conv':
-        want = [[...node.kernel, cin / (node.groups ?? 1), node.filters]];
-        if (node.useBias) want.push([node.filters]);
-        break;
-      case 'depthwise':
-        want = [[...node.kernel, cin, node.depthMultiplier]];
-        if (node.useBias) want.push([cin * node.depthMultiplier]);
-        break;
-      case 'separable':
-        want = [
-          [...node.kernel, cin, node.depthMultiplier],
-          [1, 1, cin * node.depthMultiplier, node.filters],
-        ];
-        if (node.useBias) want.push([node.filters]);
-        break;
-      case 'convtranspose':
-        want = [[...node.kernel, node.filters, cin]];
-        if (node.useBias) want.push([node.filters]);
-        break;
-      case 'dense':
-        want = [[cin, node.units]];
-        if (node.useBias) want.push([node.units]);
-        break;
-      case 'bn':
-        want = Array.from({ length: (node.scale ? 1 : 0) + (node.center ? 1 : 0) + 2 }, () => [cin]);
-        break;
-    }
-    if (!want) continue;
-    const have = opened.weights.get(node.name) ?? [];
-    if (have.length !== want.length) {
-      throw new InputError(
-        `${file}: layer '${node.name}' needs ${want.length} weight tensors (${want.map(fmtS).join(', ')}), the file has ${have.length}`,
-        file,
-      );
-    }
-    have.forEach((t, i) => {
-      if (t.shape.join(',') !== want![i].join(',')) {
-        throw new InputError(
-          `${file}: weight '${t.name}' has shape ${fmtS(t.shape)} in the file, but layer '${node.name}' needs ${fmtS(want![i])}`,
-          file,
-        );
-      }
-    });
-  }
 }

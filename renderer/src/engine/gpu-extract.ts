@@ -20,6 +20,7 @@
  * its framebuffer bound. Our textures use NEAREST filtering (else texelFetch reads zeros).
  */
 import * as tf from '@tensorflow/tfjs';
+import { webglContext, webglTexture } from './tfjs-private';
 import type { LayerFrame } from './protocol';
 import { frameShape, pooledSize, quantizeNHWC } from './quantize';
 import type { LayerOutput } from './runner';
@@ -39,8 +40,7 @@ export type GpuSupport =
 /** Checks the current tfjs backend is WebGL2 with renderable float32 textures. */
 export function gpuExtractionSupported(): GpuSupport {
   if (tf.getBackend() !== 'webgl') return { ok: false, reason: 'the backend is not webgl' };
-  const backend = tf.backend() as unknown as { gpgpu?: { gl: WebGL2RenderingContext } };
-  const gl = backend.gpgpu?.gl;
+  const gl = webglContext();
   if (!gl) return { ok: false, reason: 'no WebGL context' };
   if (tf.env().getNumber('WEBGL_VERSION') !== 2) return { ok: false, reason: 'WebGL2 is not available (WebGL1 only)' };
   if (!tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') || !gl.getExtension('EXT_color_buffer_float')) {
@@ -201,7 +201,11 @@ export class GpuExtractor {
   /** Layers queued on the GPU in this pass (the first is read back alone, for an early first frame). */
   private pushed = 0;
 
-  constructor(gl: WebGL2RenderingContext) {
+  /** `takeBuffer`: a recycled frame buffer of exactly that many bytes, when the engine has one. */
+  constructor(
+    gl: WebGL2RenderingContext,
+    private readonly takeBuffer: (bytes: number) => Uint8Array | undefined = () => undefined,
+  ) {
     this.gl = gl;
     this.maxTex = gl.getParameter(gl.MAX_TEXTURE_SIZE) as number;
     this.atlasH = Math.min(this.maxTex, 2048);
@@ -335,12 +339,10 @@ export class GpuExtractor {
     const chunk = Math.max(1, Math.ceil(Math.sqrt(hw)));
     const P = Math.ceil(hw / chunk);
     const meta = { layerId: out.layerId, index: out.index, fullShape: t.shape.slice(1) };
-    const texData = (
-      tf.backend() as unknown as { texData?: { get(id: object): { texture?: unknown } | undefined } }
-    ).texData?.get(t.dataId);
+    const texture = webglTexture(t);
     const onGpu =
       t.dtype === 'float32' &&
-      !!texData?.texture &&
+      !!texture &&
       nTex <= ATLAS_W * this.atlasH &&
       statRows <= this.statsH &&
       C <= this.maxTex &&
@@ -519,7 +521,7 @@ export class GpuExtractor {
   private read(e: Entry): LayerFrame {
     const gl = this.gl;
     const [h, w, C] = e.shape;
-    const data = new Uint8Array(C * h * w);
+    const data = this.takeBuffer(C * h * w) ?? new Uint8Array(C * h * w);
     const stats = new Float32Array(C * 4);
     const pack = gl.getParameter(gl.PIXEL_PACK_BUFFER_BINDING) as WebGLBuffer | null;
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, this.pboAtlas);

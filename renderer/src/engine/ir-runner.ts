@@ -23,7 +23,9 @@ interface Step {
   inputs: number[];
   slot: number;
   frame: number;
-  fn: (xs: tf.Tensor[]) => tf.Tensor;
+  /** Null until compiled: with lazy weights, a step is built the first time a pass reaches it. */
+  fn: ((xs: tf.Tensor[]) => tf.Tensor) | null;
+  build: () => (xs: tf.Tensor[]) => tf.Tensor;
 }
 
 /** Thrown when a graph cannot be executed (an op or a configuration the engine does not run). */
@@ -426,7 +428,16 @@ function compile(node: GraphNode, w: tf.Tensor[], where: string, own: tf.Tensor[
 export interface IRRunnerOptions {
   /** Output shape per node without the batch axis (from the analysis); fills `outputShapes`. */
   shapes?: Map<string, number[]>;
+  /**
+   * Build each layer's weights only when a pass first reaches it (the store is then a function giving a node's
+   * tensors): the first feature maps do not wait for the whole model's weights. The zoo's seeded weights use
+   * this — VGG-16's 123 M fully connected weights are drawn when the pass gets there, not before conv1 runs.
+   */
+  lazy?: boolean;
 }
+
+/** A model's weights: a store, or (with `lazy`) a function giving one node's tensors. */
+export type WeightSource = WeightStore | ((node: GraphNode) => TensorData[]);
 
 /** Executes a ModelGraph with its weights (see the module comment). */
 export class IRRunner implements Runner {
@@ -441,7 +452,7 @@ export class IRRunner implements Runner {
 
   constructor(
     readonly graph: ModelGraph,
-    weights: WeightStore,
+    weights: WeightSource,
     opts: IRRunnerOptions = {},
   ) {
     const where = graph.source ?? graph.name;
@@ -455,6 +466,7 @@ export class IRRunner implements Runner {
     const slotOf = new Map<string, number>([[input.name, 0]]);
     // Every tensor the runner holds: the weights and what compile derives (folded BN, scale constants).
     const built: tf.Tensor[] = [];
+    const lazy = opts.lazy === true;
     try {
       for (const node of graph.nodes) {
         if (node === input) continue;
@@ -465,22 +477,34 @@ export class IRRunner implements Runner {
           return s;
         });
         if (ins.length === 0) throw new IRBuildError(`${where}: layer "${node.name}" has no input`);
-        const data: TensorData[] = weights.get(node.name) ?? [];
-        const w = data.map((d) => {
-          const n = d.shape.reduce((a, b) => a * b, 1);
-          if (n !== d.data.length) {
-            throw new IRBuildError(
-              `${where}: weight "${d.name}" of layer "${node.name}" has ${d.data.length} values for shape [${d.shape.join(', ')}]`,
-            );
+        const build = () => {
+          const data: TensorData[] = (typeof weights === 'function' ? weights(node) : weights.get(node.name)) ?? [];
+          const made: tf.Tensor[] = [];
+          try {
+            const w = data.map((d) => {
+              const n = d.shape.reduce((a, b) => a * b, 1);
+              if (n !== d.data.length) {
+                throw new IRBuildError(
+                  `${where}: weight "${d.name}" of layer "${node.name}" has ${d.data.length} values for shape [${d.shape.join(', ')}]`,
+                );
+              }
+              const t = tf.keep(tf.tensor(d.data, d.shape, 'float32'));
+              made.push(t);
+              return t;
+            });
+            const fn = compile(node, w, where, made);
+            // A lazy build may run inside a caller's tf.tidy / tf.grad: what the runner owns must outlive it.
+            for (const t of made) tf.keep(t);
+            (lazy ? this.owned : built).push(...made);
+            return fn;
+          } catch (e) {
+            tf.dispose(made);
+            throw e;
           }
-          const t = tf.keep(tf.tensor(d.data, d.shape, 'float32'));
-          built.push(t);
-          return t;
-        });
-        const fn = compile(node, w, where, built);
+        };
         const slot = this.steps.length + 1;
         slotOf.set(node.name, slot);
-        this.steps.push({ node, inputs: ins, slot, frame: this.frameOrder.length, fn });
+        this.steps.push({ node, inputs: ins, slot, frame: this.frameOrder.length, fn: lazy ? null : build(), build });
         this.frameOrder.push(node.name);
         const shape = opts.shapes?.get(node.name);
         if (shape) this.outputShapes.set(node.name, [1, ...shape]);
@@ -528,7 +552,9 @@ export class IRRunner implements Runner {
       for (const step of steps) {
         if (checkpoint) await checkpoint();
         const args = step.inputs.map((j) => live[j] as tf.Tensor);
-        const out = tf.tidy(() => step.fn(args));
+        // Built outside the tidy: the weights it creates must outlive the pass.
+        const fn = (step.fn ??= step.build());
+        const out = tf.tidy(() => fn(args));
         live[step.slot] = out;
         for (const j of step.inputs) if (--consumers[j] === 0 && j !== target) release(j);
         if (onLayer) {
@@ -546,6 +572,15 @@ export class IRRunner implements Runner {
     }
   }
 
+  /**
+   * Builds every step a lazy runner has not built yet. Needed before a compile-only pass on webgl
+   * (ENGINE_COMPILE_ONLY): tensors derived while building (folded BatchNorm, split group kernels) would otherwise be
+   * computed by programs that only compile, and keep no values.
+   */
+  buildAll(): void {
+    for (const step of this.steps) step.fn ??= step.build();
+  }
+
   run(input: tf.Tensor, onLayer: OnLayer | null, checkpoint?: () => Promise<void>): Promise<void> {
     return this.walk(input, null, onLayer, checkpoint).then(() => undefined);
   }
@@ -558,11 +593,43 @@ export class IRRunner implements Runner {
 
   predict(input: tf.Tensor): tf.Tensor {
     // Synchronous plain inference (the bench's baseline): every node, nothing kept but the output.
+    this.buildAll();
     return tf.tidy(() => {
       const live: tf.Tensor[] = [input];
-      for (const step of this.steps) live[step.slot] = step.fn(step.inputs.map((j) => live[j]));
+      for (const step of this.steps) live[step.slot] = step.fn!(step.inputs.map((j) => live[j]));
       return live[this.outputSlot];
     });
+  }
+
+  /**
+   * A synchronous, differentiable forward pass: runs only the steps the named layers need (the input node's name
+   * gives the input back) and returns their tensors. Nothing is disposed, intermediates included, so `tf.grad` can
+   * run through it: call it inside `tf.tidy` / `tf.grad` and let that scope clean up. `given` supplies a layer's
+   * output instead of computing it (what is upstream of it runs only where another path needs it), so a gradient
+   * can be taken with respect to an intermediate feature map (Grad-CAM). tfjs differentiates a fused conv by also
+   * computing its filter gradient, which the wasm backend has no kernel for: gradients.ts's DifferentiableRunner
+   * runs conv-like nodes itself and every other node through this method.
+   */
+  forwardSync(input: tf.Tensor, outputs: string[], given?: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
+    const slotOf = (name: string) => {
+      if (this.graph.nodes.some((n) => n.op === 'input' && n.name === name)) return 0;
+      const s = this.steps.find((st) => st.node.name === name);
+      if (!s) throw new Error(`no layer '${name}' in this model`);
+      return s.slot;
+    };
+    const slots = outputs.map(slotOf);
+    const need = new Set<number>(slots);
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      const s = this.steps[i];
+      if (need.has(s.slot) && !given?.has(s.node.name)) for (const j of s.inputs) need.add(j);
+    }
+    const inputName = this.graph.nodes.find((n) => n.op === 'input')?.name ?? '';
+    const live: tf.Tensor[] = [given?.get(inputName) ?? input];
+    for (const step of this.steps) {
+      if (!need.has(step.slot)) continue;
+      live[step.slot] = given?.get(step.node.name) ?? (step.fn ??= step.build())(step.inputs.map((j) => live[j]));
+    }
+    return new Map(outputs.map((name, i) => [name, live[slots[i]]]));
   }
 
   dispose(): void {

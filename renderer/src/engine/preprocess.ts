@@ -27,18 +27,48 @@ export interface PreparedInput {
 /**
  * Where the image lands in the input: `src` is the rectangle of source pixel centres sampled
  * (x0, y0, w, h in source pixels), `dst` the rectangle of the input it fills; outside `dst` is padding.
+ * With `halfPixel` (torchvision's crop), `src` is instead the window's edges in continuous coordinates and each
+ * input pixel samples the source at its own centre (PIL / PyTorch bilinear's half-pixel rule).
  */
 export interface ResizeGeometry {
   src: [number, number, number, number];
   dst: [number, number, number, number];
+  halfPixel?: boolean;
 }
 
 /** The value letterbox bars get (black), before normalisation. */
 export const LETTERBOX_FILL = 0;
 
-/** Geometry of each resize policy for a `w`×`h` image into an `outW`×`outH` input. */
-export function resizeGeometry(w: number, h: number, outW: number, outH: number, policy: ResizePolicy): ResizeGeometry {
+/**
+ * Geometry of each resize policy for a `w`×`h` image into an `outW`×`outH` input. `cropFraction` (center-crop
+ * only) is torchvision's Resize(R) + CenterCrop(S) as one window: the crop's shorter side is cropFraction (= S / R)
+ * of the image's shorter side, its aspect the input's, centred — then resized to the input.
+ */
+export function resizeGeometry(
+  w: number,
+  h: number,
+  outW: number,
+  outH: number,
+  policy: ResizePolicy,
+  cropFraction?: number,
+): ResizeGeometry {
   if (policy === 'stretch') return { src: [0, 0, w, h], dst: [0, 0, outW, outH] };
+  if (policy === 'center-crop' && cropFraction !== undefined && cropFraction > 0 && cropFraction <= 1) {
+    // torchvision: Resize(R) scales the shorter side to R (the longer to int(R · long / short)), CenterCrop(S)
+    // takes the S×S' window at round((R − S) / 2) — Python's round, half to even — of the resized image.
+    const R = Math.round(Math.min(outW, outH) / cropFraction);
+    const [rw, rh] = w <= h ? [R, Math.floor((R * h) / w)] : [Math.floor((R * w) / h), R];
+    const sx = rw / w;
+    const sy = rh / h;
+    const cw = Math.min(outW, rw);
+    const ch = Math.min(outH, rh);
+    const left = roundHalfEven((rw - cw) / 2);
+    const top = roundHalfEven((rh - ch) / 2);
+    // Where the window is wider than the resized image (an input more elongated than the photo), it is clipped.
+    const dx = Math.floor((outW - cw) / 2);
+    const dy = Math.floor((outH - ch) / 2);
+    return { src: [left / sx, top / sy, cw / sx, ch / sy], dst: [dx, dy, cw, ch], halfPixel: true };
+  }
   if (policy === 'center-crop') {
     // Scale so the image covers the input, then crop the middle.
     const s = Math.max(outW / w, outH / h);
@@ -53,6 +83,33 @@ export function resizeGeometry(w: number, h: number, outW: number, outH: number,
   const dx = Math.floor((outW - dw) / 2);
   const dy = Math.floor((outH - dh) / 2);
   return { src: [0, 0, w, h], dst: [dx, dy, dw, dh] };
+}
+
+/** Python's round(): halves go to the even neighbour. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v - Math.trunc(v)) === 0.5 ? 2 * Math.round(v / 2) : r;
+}
+
+/** Source coordinate of each output pixel with half-pixel centres: x = x0 + (o + ½)·len/out − ½, clamped. */
+function halfPixelMap(
+  src0: number,
+  srcLen: number,
+  dstLen: number,
+  limit: number,
+): { i0: Int32Array; i1: Int32Array; f: Float32Array } {
+  const i0 = new Int32Array(dstLen);
+  const i1 = new Int32Array(dstLen);
+  const f = new Float32Array(dstLen);
+  const scale = srcLen / dstLen;
+  for (let o = 0; o < dstLen; o++) {
+    const x = Math.min(limit - 1, Math.max(0, src0 + (o + 0.5) * scale - 0.5));
+    const a = Math.floor(x);
+    i0[o] = a;
+    i1[o] = Math.min(limit - 1, a + 1);
+    f[o] = x - a;
+  }
+  return { i0, i1, f };
 }
 
 /**
@@ -88,9 +145,10 @@ function axisMap(
  */
 export function prepareInput(img: RgbaImage, pre: Preprocess, policy: ResizePolicy = pre.resize): PreparedInput {
   const [outH, outW] = pre.inputSize;
-  const { src, dst } = resizeGeometry(img.width, img.height, outW, outH, policy);
-  const xs = axisMap(src[0], src[2], dst[2], img.width);
-  const ys = axisMap(src[1], src[3], dst[3], img.height);
+  const { src, dst, halfPixel } = resizeGeometry(img.width, img.height, outW, outH, policy, pre.cropFraction);
+  const map = halfPixel ? halfPixelMap : axisMap;
+  const xs = map(src[0], src[2], dst[2], img.width);
+  const ys = map(src[1], src[3], dst[3], img.height);
   const rgb = new Float32Array(outW * outH * 3).fill(LETTERBOX_FILL);
   const d = img.data;
   const W = img.width;

@@ -16,6 +16,8 @@ import type { EngineReply, EngineRequest } from './protocol';
 export const MAX_STRING = 4096;
 /** Most files a user model may consist of. */
 export const MAX_MODEL_FILES = 4096;
+/** Frame buffers one `recycle` message may hand back (a pass of the largest model has ~800 layers). */
+export const MAX_RECYCLED_BUFFERS = 4096;
 /** Longest a `debugSpin` may spin (ms). */
 export const MAX_SPIN_MS = 600_000;
 
@@ -61,6 +63,13 @@ const PreprocessSchema = v.object({
   mean: Triple('mean'),
   std: Triple('std'),
   channels: v.optional(v.picklist([1, 3], 'channels must be 1 or 3')),
+  cropFraction: v.optional(
+    v.pipe(
+      Finite('cropFraction'),
+      v.gtValue(0, 'cropFraction must be in (0, 1]'),
+      v.maxValue(1, 'cropFraction must be in (0, 1]'),
+    ),
+  ),
 });
 
 const ArrayBufferSchema = (what: string) => v.instance(ArrayBuffer, `${what} must be an ArrayBuffer`);
@@ -126,6 +135,14 @@ const RequestSchemas = {
     channel: Count('channel'),
   }),
   cancel: v.object({ type: v.literal('cancel'), id: Id, target: Id }),
+  recycle: v.object({
+    type: v.literal('recycle'),
+    id: Id,
+    buffers: v.pipe(
+      v.array(ArrayBufferSchema('recycled frame buffer'), 'buffers must be an array'),
+      v.maxLength(MAX_RECYCLED_BUFFERS, `at most ${MAX_RECYCLED_BUFFERS} buffers per recycle message`),
+    ),
+  }),
   setBackend: v.object({ type: v.literal('setBackend'), id: Id, backend: Backend }),
   predict: v.object({ type: v.literal('predict'), id: Id, modelId: NonEmpty('modelId') }),
   simulateContextLoss: v.object({ type: v.literal('simulateContextLoss'), id: Id }),

@@ -21,6 +21,11 @@ export interface Preprocess {
   std: [number, number, number];
   /** Input channels: 3 (default) or 1 (grey: luminance 0.299 R + 0.587 G + 0.114 B, then mean[0] / std[0]). */
   channels?: 1 | 3;
+  /**
+   * With 'center-crop': the centre crop's shorter side as a fraction of the image's shorter side, in (0, 1]
+   * (torchvision's Resize(256) + CenterCrop(224) = 0.875); absent = the largest crop of the input's aspect.
+   */
+  cropFraction?: number;
 }
 
 export type ModelSource = 'bundled' | 'zoo' | 'user';
@@ -118,6 +123,11 @@ export type EngineRequest =
     }
   | { type: 'channel'; id: number; modelId: string; layerId: string; channel: number }
   | { type: 'cancel'; id: number; target: number }
+  /**
+   * Frame buffers the UI has drawn and dropped, transferred back (the `data.buffer` of earlier frames): the engine
+   * writes later frames of the same size into them instead of allocating. Never answered.
+   */
+  | { type: 'recycle'; id: number; buffers: ArrayBuffer[] }
   | { type: 'setBackend'; id: number; backend: BackendName }
   /** Plain single-output inference on the model's last analysed input (the bench's baseline); answered by `done`. */
   | { type: 'predict'; id: number; modelId: string }

@@ -36,11 +36,19 @@ type Values = Float32Array | Int32Array | Uint8Array;
 /**
  * Quantizes NHWC values (batch 1) into a channel-major 8-bit frame. With maxSide > 0 each channel is
  * average-pooled by an integer factor first (edge cells average the pixels they cover), and min/max
- * are those of the pooled values, so the frame dequantizes to exactly what it shows.
+ * are those of the pooled values, so the frame dequantizes to exactly what it shows. `take` may supply a
+ * recycled buffer of the frame's byte length (every byte is overwritten).
  */
-export function quantizeNHWC(src: Values, H: number, W: number, C: number, maxSide = 0): QuantizedFrame {
+export function quantizeNHWC(
+  src: Values,
+  H: number,
+  W: number,
+  C: number,
+  maxSide = 0,
+  take: (bytes: number) => Uint8Array | undefined = () => undefined,
+): QuantizedFrame {
   const { factor, h, w } = pooledSize(H, W, maxSide);
-  if (factor === 1) return quantizeFull(src, H * W, C, [H, W, C]);
+  if (factor === 1) return quantizeFull(src, H * W, C, [H, W, C], take(H * W * C));
   const hw = h * w;
   const pooled = new Float32Array(C * hw);
   for (let y = 0, i = 0; y < H; y++) {
@@ -57,7 +65,7 @@ export function quantizeNHWC(src: Values, H: number, W: number, C: number, maxSi
   }
   const min = new Float32Array(C);
   const max = new Float32Array(C);
-  const data = new Uint8Array(C * hw);
+  const data = take(C * hw) ?? new Uint8Array(C * hw);
   for (let c = 0; c < C; c++) {
     const base = c * hw;
     let lo = Infinity,
@@ -76,10 +84,16 @@ export function quantizeNHWC(src: Values, H: number, W: number, C: number, maxSi
   return { shape: [h, w, C], min, max, data };
 }
 
-function quantizeFull(src: Values, HW: number, C: number, shape: [number, number, number]): QuantizedFrame {
+function quantizeFull(
+  src: Values,
+  HW: number,
+  C: number,
+  shape: [number, number, number],
+  into: Uint8Array | undefined,
+): QuantizedFrame {
   const min = new Float32Array(C).fill(Infinity);
   const max = new Float32Array(C).fill(-Infinity);
-  const data = new Uint8Array(HW * C);
+  const data = into ?? new Uint8Array(HW * C);
   if (C === 1) {
     let lo = Infinity,
       hi = -Infinity;

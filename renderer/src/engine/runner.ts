@@ -12,6 +12,7 @@
  * node in one call, then outputs are handed over in graph order.
  */
 import * as tf from '@tensorflow/tfjs';
+import { inboundNodes } from './tfjs-private';
 
 /** The parts of tfjs-layers' SymbolicTensor and Node the walk needs (public fields, not in tf's typings). */
 interface SymTensor {
@@ -90,7 +91,7 @@ export class LayersRunner implements Runner {
     const candidate: Step[] = [];
     for (const layer of model.layers) {
       if (isInputLayer(layer)) continue;
-      const nodes = (layer as unknown as { inboundNodes: LayerNode[] }).inboundNodes;
+      const nodes = inboundNodes<LayerNode>(layer);
       nodes.forEach((node, k) => {
         candidate.push({ layer, inputs: node.inputTensors, outputs: node.outputTensors, frame: k === 0 ? 0 : null });
       });

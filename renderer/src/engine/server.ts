@@ -132,6 +132,9 @@ export function serveEngine(port: PortLike, engine: Engine, opts: ServeOptions =
       case 'cancel':
         inflight.get(req.target)?.controller.abort();
         return;
+      case 'recycle':
+        engine.recycle(req.buffers);
+        return;
       case 'setBackend': {
         const s = await engine.setBackend(req.backend);
         post({ type: 'backend', id: req.id, backend: s.backend, reason: s.reason });

@@ -5,12 +5,13 @@
  * all ports share one Engine (loaded models, backend). `{ type: 'connect', test: true }` also accepts
  * the test-only requests on that port (`debugSpin`, `debugExit`; see server.ts).
  */
-import * as tf from '@tensorflow/tfjs';
 import { Engine } from './engine';
+import { wasmModule } from './tfjs-private';
 import { browserPlatform } from './platform-browser';
 import { serveEngine } from './server';
 
-const engine = new Engine({ platform: browserPlatform });
+// Every message reaches this thread as a structured-clone copy: the model files it is sent are its own.
+const engine = new Engine({ platform: browserPlatform, ownsUserFiles: true });
 
 /**
  * What this thread holds: the JS heap (Chromium's performance.memory) plus the wasm backend's memory, which
@@ -20,8 +21,7 @@ function heapBytes(): number | undefined {
   const js = (performance as { memory?: { usedJSHeapSize?: number } }).memory?.usedJSHeapSize ?? 0;
   let wasm = 0;
   try {
-    if (tf.getBackend() === 'wasm')
-      wasm = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.byteLength ?? 0;
+    wasm = wasmModule()?.HEAPU8?.byteLength ?? 0;
   } catch {
     // no backend yet
   }

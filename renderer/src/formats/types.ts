@@ -11,6 +11,12 @@ import type { Preprocess } from '../engine/protocol';
 export interface ModelFile {
   path: string;
   bytes: Uint8Array;
+  /**
+   * The caller gives these bytes up: a format may rearrange them while reading (the PyTorch reader aligns a
+   * legacy file's storages in place instead of copying them, so a 528 MB checkpoint is not held twice).
+   * Unset: the bytes are only read.
+   */
+  consumable?: boolean;
 }
 
 /** Input conventions the file states (or a format's known convention), with where each came from. */

@@ -19,7 +19,9 @@ import { checkImageBytes } from '../../engine/image-header';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
 import { useModelSettingsStore } from './model-settings';
 import { withOverride } from '../preprocess-presets';
+import { fetchSample } from '../samples';
 import type { OpenedFile } from '../../../../preload/contract';
+import type { LayerAnalysis } from '../../analysis/types';
 
 /** An image the user opened this session (the strip lets them switch back). */
 export interface SessionImage {
@@ -45,6 +47,30 @@ export interface CrashedModel {
 }
 
 export type EngineState = 'connecting' | 'ready' | 'restarting' | 'failed';
+
+/** What the app shows by itself at start-up, unless the user has chosen their own meanwhile. */
+export interface StartupChoice {
+  /** Model id loaded when the user has not picked one; the first listed model when absent from the list. */
+  model: string;
+  /** A bundled sample (resources/samples) shown when the user has not opened an image. */
+  sample: string;
+}
+
+/** Layer kinds that carry learned weights (the analysis' "depth"): where a first look at a network starts. */
+const WEIGHTED_KINDS: ReadonlySet<string> = new Set(['conv', 'depthwise', 'separable', 'dense']);
+
+/**
+ * The index in `layers` of the layer a model opens on: the first with weights (a conv, not the input's
+ * zero-padding or a rescaling layer); the first with any parameters when none has weights; else 0.
+ */
+export function firstFocusIndex(layers: readonly LayerAnalysis[]): number {
+  const weighted = layers.findIndex((l) => WEIGHTED_KINDS.has(l.kind) && l.params.weights > 0);
+  if (weighted >= 0) return weighted;
+  return Math.max(
+    0,
+    layers.findIndex((l) => l.params.total > 0),
+  );
+}
 
 /** Memory (JS heap + wasm) past which the engine is recycled after a pass. */
 export const ENGINE_HEAP_LIMIT = 1.5 * 2 ** 30;
@@ -106,11 +132,28 @@ export const useSessionStore = defineStore('session', () => {
   const crashedModels = ref<CrashedModel[]>([]);
   /** How many times the engine was restarted this session. */
   const restarts = ref(0);
+  /**
+   * True once the user has chosen something themselves (an image, a model): from then on start-up choices
+   * (the sample, the default model) never replace theirs, and the first-screen hint steps aside.
+   */
+  const userActed = ref(false);
 
   let client: EngineClient | null = null;
   let bridgeRef: HostBridge | null = null;
   let nextImageId = 1;
   let activePass: { cancel(): void } | null = null;
+  /**
+   * Frame maps replaced by a newer pass, oldest first. A map's buffers go back to the engine for reuse (protocol
+   * `recycle`) one full pass after it left the screen, when no view can still be drawing or reading it.
+   */
+  const retiredFrames: Map<string, LayerFrame>[] = [];
+  function retireFrames(old: Map<string, LayerFrame>): void {
+    retiredFrames.push(old);
+    while (retiredFrames.length > 1) {
+      const live = new Set(frames.value.values());
+      client?.recycle([...retiredFrames.shift()!.values()].filter((f) => !live.has(f)));
+    }
+  }
   /** The last image whose pass completed: what the scene shows. */
   let lastGoodImageId: number | null = null;
   /** The files of the user model on screen, so it can be loaded again into a restarted engine. */
@@ -121,6 +164,12 @@ export const useSessionStore = defineStore('session', () => {
   let clientPort: PortLike | null = null;
   /** "model|image" of the pass after which the engine was last recycled for its memory. */
   let recycledFor: string | null = null;
+  /** The first connection while it is under way: a model asked for meanwhile waits for it instead of being lost. */
+  let connecting: Promise<void> | null = null;
+  /** The user asked for a model (picked or opened one); start-up does not load its default over it. */
+  let userChoseModel = false;
+  /** What start-up shows, until it has been shown (an engine that failed to start shows it once restarted). */
+  let startupChoice: StartupChoice | null = null;
 
   const layers = computed(() => summary.value?.analysis.layers ?? []);
   const frameLayers = computed(() => {
@@ -139,7 +188,49 @@ export const useSessionStore = defineStore('session', () => {
     if (!shown.includes(message)) notice.value = { kind: 'error', message: [...shown, message].slice(-8).join('\n') };
   }
 
+  /**
+   * Start-up: connects to the engine, then shows `choice.sample` through `choice.model` — except what the user
+   * chose while the app was starting. An image dropped or opened before the engine was ready, or while the
+   * sample was still loading, is the one shown (the sample is not added over it); a model opened meanwhile is
+   * loaded instead of the default. Rejects when the engine cannot be reached (the caller offers a restart).
+   */
+  async function start(bridge: HostBridge, choice: StartupChoice): Promise<void> {
+    startupChoice = choice;
+    await connect(bridge);
+    await showStartupChoice();
+  }
+
+  /** The start-up sample and model, once: after the first connection, or after a restart if that failed. */
+  async function showStartupChoice(): Promise<void> {
+    const choice = startupChoice;
+    if (!choice || !bridgeRef || !client) return;
+    startupChoice = null;
+    const bridge = bridgeRef;
+    if (activeImageId.value === null) {
+      try {
+        const sample = await fetchSample(bridge.resourcesBase, choice.sample);
+        // The user may have opened an image while the sample was on its way: theirs stays.
+        if (activeImageId.value === null) addImagesAs([sample], false);
+      } catch (e) {
+        showError(`Could not open the sample ${choice.sample}: ${errorText(e)}`);
+      }
+    }
+    if (userChoseModel || modelId.value || modelLoading.value) return;
+    const preferred = models.value.find((m) => m.id === choice.model) ?? models.value[0];
+    if (preferred) await loadById(preferred.id);
+  }
+
   async function connect(bridge: HostBridge): Promise<void> {
+    const done = connectFirst(bridge);
+    connecting = done;
+    try {
+      await done;
+    } finally {
+      if (connecting === done) connecting = null;
+    }
+  }
+
+  async function connectFirst(bridge: HostBridge): Promise<void> {
     bridgeRef = bridge;
     engineState.value = 'connecting';
     bridge.onEngineStatus((status) => {
@@ -181,7 +272,7 @@ export const useSessionStore = defineStore('session', () => {
     const id = modelId.value;
     if (!id || crashedModels.value.some((m) => m.modelId === id)) return;
     if (user && user.id === id) await load(user.files.name, (opts) => client!.loadUserModel(user.files, opts));
-    else await selectModel(id);
+    else await loadById(id);
   }
 
   /** The user-model entries already in the list (kept across a restart; the new engine has none). */
@@ -232,6 +323,8 @@ export const useSessionStore = defineStore('session', () => {
         if (restart && bridgeRef?.restartEngine)
           await bridgeRef.restartEngine(reason, dead ? (clientPort ?? undefined) : undefined);
         await reconnect();
+        // The engine failed at start-up: what start-up would have shown comes now.
+        if (startupChoice) await showStartupChoice();
         if (activeImageId.value !== null && !activePass && summary.value) await analyze();
       } catch (e) {
         engineState.value = 'failed';
@@ -304,6 +397,8 @@ export const useSessionStore = defineStore('session', () => {
    * A failed or cancelled load leaves the model that was loaded before loaded and on screen.
    */
   async function load(label: string, start: (opts: LoadOptions) => Promise<ModelSummary>): Promise<void> {
+    // Asked for while the engine is still connecting (a model dropped on a starting app): wait for it.
+    if (!client && connecting) await connecting.catch(() => undefined);
     if (!client) return;
     loadAbort?.abort();
     const abort = (loadAbort = new AbortController());
@@ -328,11 +423,21 @@ export const useSessionStore = defineStore('session', () => {
     }
   }
 
+  /** The user picks a bundled or zoo model. */
   function selectModel(id: string): Promise<void> {
+    userActed.value = true;
+    userChoseModel = true;
+    return loadById(id);
+  }
+
+  /** Loads a bundled or zoo model by id (start-up's default, or the model restored after a restart). */
+  function loadById(id: string): Promise<void> {
     return load(id, (opts) => client!.loadModel(id, opts));
   }
 
   function loadUserModel(model: UserModelFiles): Promise<void> {
+    userActed.value = true;
+    userChoseModel = true;
     return load(model.name, async (opts) => {
       const s = await client!.loadUserModel(model, opts);
       userModelFiles = { id: s.id, files: model };
@@ -348,18 +453,23 @@ export const useSessionStore = defineStore('session', () => {
   function applySummary(s: ModelSummary): void {
     summary.value = s;
     modelId.value = s.id;
-    focusIndex.value = 0;
+    // A model opens on its first layer with weights, not on the input's zero-padding.
+    focusIndex.value = firstFocusIndex(frameLayers.value);
     resize.value ??= null;
     frames.value = new Map();
     framesVersion.value++;
   }
 
   /**
-   * Adds images to the session strip and shows the first of them. Files that are clearly not usable
-   * (empty, truncated, over the pixel limit) are refused here with a message, before they reach the strip;
-   * decoding happens in the engine, which checks again.
+   * Adds images the user opened, dropped or pasted to the session strip and shows the first of them. Files
+   * that are clearly not usable (empty, truncated, over the pixel limit) are refused here with a message,
+   * before they reach the strip; decoding happens in the engine, which checks again.
    */
   function addImages(files: OpenedFile[]): void {
+    addImagesAs(files, true);
+  }
+
+  function addImagesAs(files: OpenedFile[], byUser: boolean): void {
     const usable = files.filter((f) => {
       try {
         checkImageBytes(f.name, new Uint8Array(f.bytes), true);
@@ -373,6 +483,7 @@ export const useSessionStore = defineStore('session', () => {
       return { id: nextImageId++, name: f.name, bytes: f.bytes, url: imageObjectUrl(f.name, f.bytes) };
     });
     if (!added.length) return;
+    if (byUser) userActed.value = true;
     images.value = [...images.value, ...added];
     void selectImage(added[0].id);
   }
@@ -408,6 +519,7 @@ export const useSessionStore = defineStore('session', () => {
     activePass?.cancel();
     const image: ImageInput = { kind: 'encoded', name: img.name, bytes: img.bytes.slice(0) };
     const incoming = new Map<string, LayerFrame>();
+    let replaced: Map<string, LayerFrame> | null = null;
     let first = true;
     passState.value = 'running';
     const override = settings.overrideFor(s.id);
@@ -426,6 +538,7 @@ export const useSessionStore = defineStore('session', () => {
       .onFrame((frame) => {
         if (first) {
           // Keep the old frames until the first new one arrives, so the scene never flashes empty.
+          replaced = frames.value;
           frames.value = incoming;
           first = false;
         }
@@ -442,6 +555,7 @@ export const useSessionStore = defineStore('session', () => {
       prediction.value = done.prediction ?? null;
       predictionModel.value = s.id;
       passState.value = 'done';
+      if (replaced) retireFrames(replaced);
       lastGoodImageId = img.id;
       recycleIfLarge();
     } catch (e) {
@@ -540,6 +654,8 @@ export const useSessionStore = defineStore('session', () => {
     currentModel,
     crashedModels,
     restarts,
+    userActed,
+    start,
     connect,
     restartEngine,
     debugEngine,

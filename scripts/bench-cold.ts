@@ -1,0 +1,120 @@
+/**
+ * `npm run bench -- --cold`: what a user waits for after "load model", for every built-in architecture and
+ * bundled model, in one Node process: load → first frame and → last frame of the first pass (the model not
+ * loaded before; the backend already started, as it is when the app shows its model list), each as a ratio to
+ * one warm all-layer pass of the same model (the second pass, forward + extraction) measured right after.
+ * Goal: first frame ≤ 1.0× a warm pass for every model.
+ *
+ *   npm run -s bench -- --cold [--json] [--backends wasm] [--models vgg16,resnet50] [--max-side 0]
+ */
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { Engine } from '../renderer/src/engine/engine';
+import { catalogEntries } from '../renderer/src/engine/catalog';
+import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
+import type { BackendName } from '../renderer/src/engine/protocol';
+
+const RESOURCES = fileURLToPath(new URL('../resources/', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../resources/samples/astronaut.png', import.meta.url));
+
+export interface ColdRow {
+  model: string;
+  backend: string;
+  /** ms from the load request to the model being ready. */
+  loadMs: number;
+  /** ms from the load request to the first frame of the first pass. */
+  firstFrameMs: number;
+  /** ms from the load request to the last frame of the first pass. */
+  lastFrameMs: number;
+  /** ms of the warm all-layer pass (forward + extraction) right after. */
+  warmPassMs: number;
+  firstRatio: number;
+  lastRatio: number;
+}
+
+const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
+
+async function coldOne(engine: Engine, model: string, backend: string, maxSide: number): Promise<ColdRow> {
+  const image = await imageFromFile(SAMPLE);
+  await engine.unloadModel(model);
+  let first = -1;
+  let last = -1;
+  const t0 = performance.now();
+  await engine.loadModel(model);
+  const loadMs = performance.now() - t0;
+  await engine.analyze(
+    { modelId: model, image, maxSide },
+    {
+      image: () => {},
+      frame: () => {
+        last = performance.now();
+        if (first < 0) first = last;
+      },
+    },
+  );
+  const warm = await engine.analyze({ modelId: model, image, maxSide }, { image: () => {}, frame: () => {} });
+  await engine.unloadModel(model);
+  const warmPassMs = warm.timings.forwardMs + warm.timings.extractMs;
+  return {
+    model,
+    backend,
+    loadMs: round(loadMs),
+    firstFrameMs: round(first - t0),
+    lastFrameMs: round(last - t0),
+    warmPassMs: round(warmPassMs),
+    firstRatio: round((first - t0) / warmPassMs, 2),
+    lastRatio: round((last - t0) / warmPassMs, 2),
+  };
+}
+
+/** Runs the cold-start bench; one row per model and backend. */
+export async function runColdBench(opts: {
+  models?: string[];
+  backends?: BackendName[];
+  maxSide?: number;
+  log?: (s: string) => void;
+}): Promise<ColdRow[]> {
+  const models = opts.models ?? catalogEntries().map((e) => e.id);
+  const backends = opts.backends ?? ['wasm'];
+  const engine = createNodeEngine();
+  await engine.hello(RESOURCES, backends);
+  const rows: ColdRow[] = [];
+  for (const backend of backends) {
+    await engine.setBackend(backend);
+    if (engine.backend?.backend !== backend)
+      throw new Error(`backend ${backend} unavailable: ${engine.backend?.reason}`);
+    for (const model of models) {
+      opts.log?.(`${model} on ${backend}…`);
+      const row = await coldOne(engine, model, backend, opts.maxSide ?? 0);
+      opts.log?.(
+        `  first ${row.firstFrameMs} ms (${row.firstRatio}×), last ${row.lastFrameMs} ms, warm ${row.warmPassMs} ms`,
+      );
+      rows.push(row);
+    }
+  }
+  await engine.dispose();
+  return rows;
+}
+
+/** The rows as a text table. */
+export function coldTable(rows: ColdRow[]): string {
+  const lines = [
+    `Cold start (Node ${process.version}, tfjs ${tf.version.tfjs}): load model → first / last frame of the first pass, as a ratio to one warm all-layer pass`,
+    '',
+    'model                    backend  load ms    first frame ms (×warm)  last frame ms (×warm)  warm pass ms',
+  ];
+  for (const r of rows) {
+    lines.push(
+      [
+        r.model.padEnd(24),
+        r.backend.padEnd(7),
+        String(r.loadMs).padEnd(9),
+        `${r.firstFrameMs} (${r.firstRatio}×)`.padEnd(22),
+        `${r.lastFrameMs} (${r.lastRatio}×)`.padEnd(21),
+        r.warmPassMs,
+      ].join('  '),
+    );
+  }
+  lines.push('', 'Goal: first frame ≤ 1.0× a warm pass for every model.');
+  return lines.join('\n');
+}
