@@ -8,9 +8,10 @@
  */
 import { legacyWeightOrder, type KerasFlatLayer, type KerasTreeEntry } from '../analysis/keras';
 import { InputError } from '../engine/image-header';
-import type { TensorData, WeightStore } from '../zoo/graph';
+import type { ModelGraph, TensorData, WeightStore } from '../zoo/graph';
 import { getZooGraph, zooEntries, type ZooId } from '../zoo';
 import { isHdf5, withHdf5, type H5Reader } from './hdf5';
+import { IMAGENET_CLASSES } from './imagenet-classes';
 import {
   attachWeights,
   flattenStrict,
@@ -151,10 +152,38 @@ const ZOO_FOR_APPLICATION: Record<string, ZooId> = {
   InceptionV3: 'inceptionv3',
 };
 
+/** Ops with weights in the zoo's Keras graphs. */
+const WEIGHTED = new Set(['conv', 'depthwise', 'separable', 'dense', 'bn']);
+/** Ops of a classifier top: what Keras Applications leaves out for include_top=False. */
+const TOP_OPS = new Set(['flatten', 'gap', 'gmp', 'dense', 'dropout', 'activation']);
+
+/**
+ * Where a zoo graph's top starts: the first Flatten / global pool after which only the classifier follows
+ * (flatten, pooling, dense, dropout, activations) — the layers Keras Applications drops for `include_top=False`.
+ */
+function topStart(nodes: ModelGraph['nodes']): number {
+  let i = nodes.length;
+  while (i > 0 && TOP_OPS.has(nodes[i - 1].op)) i--;
+  while (i < nodes.length && nodes[i].op !== 'flatten' && nodes[i].op !== 'gap' && nodes[i].op !== 'gmp') i++;
+  return i;
+}
+
+/**
+ * The name a zoo layer has in a Keras Applications file: its own, or the Keras 2 spelling where Keras 3 renamed
+ * it — DenseNet's stem `conv1/conv`, `conv1/bn` (zoo: `conv1_conv`, `conv1_bn`) and the classifier `fc1000` of
+ * Keras ≤ 2.2 files (zoo: `predictions`).
+ */
+function storedName(name: string, names: Set<string>): string | undefined {
+  const candidates = [name, name.replace(/^conv1_(conv|bn|relu)$/, 'conv1/$1'), name === 'predictions' ? 'fc1000' : ''];
+  return candidates.find((c) => c && names.has(c));
+}
+
 /**
  * A weights-only file whose layer names are those of a Keras Applications model the zoo builds: the zoo's graph
- * with the file's tensors, when every weighted layer of the graph is in the file with the shapes the layer needs
- * (so a "notop" file or another variant is refused with the weights-only message instead).
+ * with the file's tensors, when every weighted layer of the graph is in the file with the shapes the layer needs.
+ * A `_notop` file (include_top=False: no classifier layers) gets the graph cut before its top — the backbone,
+ * ending where Keras' notop model ends (VGG16 block5_pool, ResNet50 conv5_block3_out, …). Keras' preprocessing for
+ * the model comes with it, and ImageNet's class names when the head is the 1000-way one.
  */
 function onBuiltInArchitecture(h5: H5Reader, root: string, file: string): OpenedModel | null {
   const raw = h5.attr(root || '/', 'layer_names');
@@ -163,17 +192,25 @@ function onBuiltInArchitecture(h5: H5Reader, root: string, file: string): Opened
   const zooId = app ? ZOO_FOR_APPLICATION[app] : undefined;
   if (!zooId) return null;
   const graph = getZooGraph(zooId);
-  const weights: WeightStore = new Map();
   const names = new Set(layers);
+  const cut = topStart(graph.nodes);
+  const top = graph.nodes.slice(cut).filter((n) => WEIGHTED.has(n.op));
+  const notop = cut > 0 && cut < graph.nodes.length && top.length > 0 && top.every((n) => !storedName(n.name, names));
+  if (notop) {
+    graph.nodes = graph.nodes.slice(0, cut);
+    graph.outputs = [graph.nodes[cut - 1].name];
+    graph.name = `${graph.name}_notop`;
+  }
+  const weights: WeightStore = new Map();
   for (const node of graph.nodes) {
-    const weighted = ['conv', 'depthwise', 'separable', 'dense', 'bn'].includes(node.op);
-    if (!weighted) continue;
-    if (!names.has(node.name)) return null;
-    const wn = h5.attr(`${root}${node.name}`, 'weight_names');
+    if (!WEIGHTED.has(node.op)) continue;
+    const stored = storedName(node.name, names);
+    if (!stored) return null;
+    const wn = h5.attr(`${root}${stored}`, 'weight_names');
     const list = Array.isArray(wn) ? wn.map(String) : [];
     if (!list.length) return null;
     const tensors: TensorData[] = list.map((n) => {
-      const t = h5.tensor(`${root}${node.name}/${n}`);
+      const t = h5.tensor(`${root}${stored}/${n}`);
       return { name: `${node.name}/${n.split('/').pop()}`, shape: t.shape, data: t.data };
     });
     weights.set(node.name, tensors);
@@ -184,19 +221,43 @@ function onBuiltInArchitecture(h5: H5Reader, root: string, file: string): Opened
     }));
   }
   graph.source = file;
-  const arch = zooEntries().find((z) => z.id === zooId)?.name ?? zooId;
+  const entry = zooEntries().find((z) => z.id === zooId);
+  const arch = entry?.name ?? zooId;
+  const head = graph.nodes.find((n) => n.name === graph.outputs[0]);
+  const imagenet = !notop && head?.op === 'dense' && head.units === IMAGENET_CLASSES.length;
   return {
     graph,
     weights,
     format: 'keras-h5',
-    description: `Keras Applications ${app} weights (${file}) on the built-in ${arch} architecture`,
+    description: notop
+      ? `Keras Applications ${app} weights without the top (${file}) on the built-in ${arch} backbone (no classifier)`
+      : `Keras Applications ${app} weights (${file}) on the built-in ${arch} architecture`,
     mainFile: file,
+    ...(imagenet ? { labels: [...IMAGENET_CLASSES] } : {}),
+    ...(entry
+      ? {
+          preprocess: {
+            preprocess: { ...entry.defaultPreprocess },
+            source: KERAS_PREPROCESS[zooId] ?? 'Keras Applications',
+          },
+        }
+      : {}),
     warnings: [
       `${file} holds weights only (no model_config); its layer names are Keras Applications ${app}'s, so they were ` +
-        `loaded onto the built-in ${arch}`,
+        `loaded onto the built-in ${arch}` +
+        (notop ? `, without its classifier (an include_top=False file: the model ends at ${graph.outputs[0]})` : ''),
     ],
   };
 }
+
+/** How Keras Applications' `preprocess_input` prepares images for each architecture. */
+const KERAS_PREPROCESS: Partial<Record<ZooId, string>> = {
+  vgg16: 'Keras Applications preprocess_input (caffe): BGR, minus the ImageNet channel means, no scaling',
+  resnet50: 'Keras Applications preprocess_input (caffe): BGR, minus the ImageNet channel means, no scaling',
+  densenet121: 'Keras Applications preprocess_input (torch): RGB in 0..1, ImageNet mean / std',
+  inceptionv3: 'Keras Applications preprocess_input (tf): RGB scaled to [−1, 1]',
+  mobilenetv2: 'Keras Applications preprocess_input (tf): RGB scaled to [−1, 1]',
+};
 
 /** A Keras architecture JSON (`model.to_json()`) among the files: {class_name: Sequential | Functional | Model, config}. */
 function architectureJson(files: ModelFile[]): { path: string; text: string } | undefined {
