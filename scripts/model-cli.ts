@@ -7,6 +7,7 @@ import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'no
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { CONVENTIONS, fmt, type LayerAnalysis, type ModelAnalysis, type Pair } from '../renderer/src/analysis';
 import type { UserModelFiles } from '../renderer/src/engine/protocol';
+import { rfShort, signed, type EditDiff, type LayerNumbers } from '../renderer/src/analysis/edit';
 
 /** A usage or lookup problem, reported as one line with its exit code. */
 export class CliError extends Error {
@@ -202,3 +203,59 @@ export function layerJson(l: LayerAnalysis): Record<string, unknown> {
 
 /** Errors as one line: the message without its line breaks. */
 export const oneLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
+
+/** The what-if editor's diff as text: the changed, added and removed layers, then the totals and the final field. */
+export function renderDiff(diff: EditDiff): string {
+  const shape = (n?: LayerNumbers) => (n ? shapeText(n.outputShape) : '—');
+  const pair = <T>(b: T | undefined, a: T | undefined, f: (v: T) => string) =>
+    `${b === undefined ? '—' : f(b)} → ${a === undefined ? '—' : f(a)}`;
+  const headers = [
+    'Layer',
+    'Change',
+    'Output Shape',
+    'Param #',
+    'Δ params',
+    'MACs',
+    'Δ MACs',
+    'RF size / jump / start',
+  ];
+  const rows = diff.layers
+    .filter((r) => r.status !== 'same')
+    .map((r) => [
+      r.name + (r.inexact ? ' *' : ''),
+      r.status,
+      r.status === 'changed' && r.before && r.after && shape(r.before) === shape(r.after)
+        ? shape(r.after)
+        : pair(r.before, r.after, (n) => shape(n)),
+      pair(r.before?.params, r.after?.params, fmt),
+      signed(r.params),
+      pair(r.before?.macs, r.after?.macs, fmt),
+      signed(r.macs),
+      r.rfChanged ? pair(r.before?.rf, r.after?.rf, rfShort) : rfShort((r.after ?? r.before)?.rf ?? null),
+    ]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const right = new Set([3, 4, 5, 6]);
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  const total = widths.reduce((s, w) => s + w + 2, -2);
+  const t = diff.totals;
+  const rel = (b: number, a: number) =>
+    b ? ` (${signed(a - b)}, ${a >= b ? '+' : '−'}${Math.abs((100 * (a - b)) / b).toFixed(1)}%)` : '';
+  const out = [
+    `Diff against the original (${rows.length} layer${rows.length === 1 ? '' : 's'} changed, added or removed):`,
+    '_'.repeat(total),
+    line(headers),
+    '='.repeat(total),
+    ...rows.map(line),
+    '='.repeat(total),
+    `Total params: ${fmt(t.paramsBefore)} → ${fmt(t.paramsAfter)}${rel(t.paramsBefore, t.paramsAfter)}`,
+    `Multiply-accumulates: ${fmt(t.macsBefore)} → ${fmt(t.macsAfter)}${rel(t.macsBefore, t.macsAfter)}`,
+    `Dense layers: ${fmt(t.denseParamsBefore)} → ${fmt(t.denseParamsAfter)} params; conv layers: ${fmt(t.convParamsBefore)} → ${fmt(t.convParamsAfter)}`,
+    `Receptive field of the last spatial layer: ${rfShort(diff.finalRf.before)} (${diff.finalRf.layerBefore ?? '-'}) → ${rfShort(diff.finalRf.after)} (${diff.finalRf.layerAfter ?? '-'})`,
+  ];
+  if (rows.some((r) => r[0].endsWith(' *'))) out.push('* output size not a whole number (see the warnings)');
+  return out.join('\n');
+}

@@ -45,6 +45,11 @@ export class AnalysisError extends Error {
 export interface AnalyzeOptions {
   /** Input [H, W]; replaces the graph's input size (required when the graph leaves it open). */
   input?: Pair;
+  /**
+   * False skips receptive fields (every layer's `receptiveField` is null): shapes, params and MACs only, ~15× faster
+   * on DenseNet-121, for callers that compute fields themselves (the what-if editor, analysis/edit-rf.ts).
+   */
+  receptiveField?: boolean;
 }
 
 /** Graph `op` → the coarse kind the UI uses. */
@@ -399,7 +404,7 @@ export function analyzeGraph(graph: ModelGraph, opts: AnalyzeOptions = {}): Mode
     switch (node.op) {
       case 'input': {
         shape = node === first ? [...input] : node.shape.every((v) => v != null) ? (node.shape as number[]) : null;
-        paths = shape ? [{ size: [1, 1], jump: [1, 1], start: [0, 0] }] : null;
+        paths = shape && opts.receptiveField !== false ? [{ size: [1, 1], jump: [1, 1], start: [0, 0] }] : null;
         break;
       }
       case 'conv':

@@ -3,22 +3,31 @@ import { GraphBuilder } from '../builder';
 import type { ModelGraph } from '../graph';
 
 const BN_EPS = 1.001e-5;
-const GROWTH = 32;
+
+/** Architecture knobs of DenseNet-121 (the what-if editor's sliders); the defaults are the published network. */
+export interface Densenet121Options {
+  /** Growth rate k: channels each conv block adds to its dense block's concatenation; default 32 (paper: 12 … 48). */
+  growthRate?: number;
+  /** Transition compression θ: a transition keeps ⌊θ·C⌋ of its C channels; default 0.5 (DenseNet-BC). */
+  compression?: number;
+}
 
 /**
  * DenseNet-121 as `keras.applications.DenseNet121(include_top=True)` (Keras 3 layer names): dense blocks of
  * 6/12/24/16 BN-ReLU-1×1-BN-ReLU-3×3 conv blocks, growth rate 32, transitions halving channels; 8,062,504 parameters.
  */
-export function densenet121([h, w]: Pair): ModelGraph {
+export function densenet121([h, w]: Pair, opts: Densenet121Options = {}): ModelGraph {
   const b = new GraphBuilder('densenet121');
+  const growth = opts.growthRate ?? 32;
+  const theta = opts.compression ?? 0.5;
 
   const convBlock = (x: string, name: string): string => {
     let y = b.bn(`${name}_0_bn`, x, { epsilon: BN_EPS });
     y = b.act(`${name}_0_relu`, y, 'relu');
-    y = b.conv(`${name}_1_conv`, y, 4 * GROWTH, 1, { useBias: false });
+    y = b.conv(`${name}_1_conv`, y, 4 * growth, 1, { useBias: false });
     y = b.bn(`${name}_1_bn`, y, { epsilon: BN_EPS });
     y = b.act(`${name}_1_relu`, y, 'relu');
-    y = b.conv(`${name}_2_conv`, y, GROWTH, 3, { padding: 'same', useBias: false });
+    y = b.conv(`${name}_2_conv`, y, growth, 3, { padding: 'same', useBias: false });
     return b.concat(`${name}_concat`, [x, y]);
   };
   const denseBlock = (x: string, blocks: number, name: string): string => {
@@ -26,7 +35,7 @@ export function densenet121([h, w]: Pair): ModelGraph {
     return x;
   };
   const transition = (x: string, name: string): string => {
-    const filters = Math.floor(b.channelsOf(x) * 0.5);
+    const filters = Math.floor(b.channelsOf(x) * theta);
     let y = b.bn(`${name}_bn`, x, { epsilon: BN_EPS });
     y = b.act(`${name}_relu`, y, 'relu');
     y = b.conv(`${name}_conv`, y, filters, 1, { useBias: false });

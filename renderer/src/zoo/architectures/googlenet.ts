@@ -3,6 +3,20 @@ import { GraphBuilder } from '../builder';
 import type { ModelGraph } from '../graph';
 
 /**
+ * Architecture knobs of GoogLeNet (the what-if editor's sliders): multipliers of every Inception module's branch
+ * widths, rounded to whole filters (at least 1). The defaults (all 1) are the published network. A reduction
+ * multiplier of 0 removes that 1×1 reduction: the 3×3 then reads the module's whole input.
+ */
+export interface GooglenetOptions {
+  width1x1?: number;
+  reduce3x3?: number;
+  width3x3?: number;
+  reduce5x5?: number;
+  width5x5?: number;
+  poolProj?: number;
+}
+
+/**
  * GoogLeNet (Inception v1) as torchvision defines it (`torchvision.models.googlenet(aux_logits=False)`):
  * every conv is conv (no bias) + BatchNorm (eps 0.001) + ReLU, the auxiliary heads are left out, and — a known
  * difference from the paper that torchvision keeps for its pretrained weights — the "5×5" branch uses a 3×3
@@ -10,8 +24,9 @@ import type { ModelGraph } from '../graph';
  * torchvision's ceil_mode max-pools are written as TF 'same' pools: identical outputs at 224×224 (the pooled
  * maps follow ReLUs, and both put the extra window at the bottom/right).
  */
-export function googlenet([h, w]: Pair): ModelGraph {
+export function googlenet([h, w]: Pair, opts: GooglenetOptions = {}): ModelGraph {
   const b = new GraphBuilder('googlenet');
+  const scale = (c: number, m = 1): number => (m === 1 ? c : Math.max(1, Math.round(c * m)));
 
   const convBn = (name: string, x: string, filters: number, kernel: number, stride = 1): string => {
     const padding = kernel > 1 && stride === 1 ? 'same' : 'valid';
@@ -29,14 +44,14 @@ export function googlenet([h, w]: Pair): ModelGraph {
     c5: number,
     pp: number,
   ) => {
-    const b1 = convBn(`${name}_1x1`, x, c1, 1);
-    let b2 = convBn(`${name}_3x3_reduce`, x, c3r, 1);
-    b2 = convBn(`${name}_3x3`, b2, c3, 3);
+    const b1 = convBn(`${name}_1x1`, x, scale(c1, opts.width1x1), 1);
+    let b2 = opts.reduce3x3 === 0 ? x : convBn(`${name}_3x3_reduce`, x, scale(c3r, opts.reduce3x3), 1);
+    b2 = convBn(`${name}_3x3`, b2, scale(c3, opts.width3x3), 3);
     // torchvision's branch3 ("5×5" in the paper) really is a 3×3 conv; the name says what it is.
-    let b3 = convBn(`${name}_b3_reduce`, x, c5r, 1);
-    b3 = convBn(`${name}_b3_3x3`, b3, c5, 3);
+    let b3 = opts.reduce5x5 === 0 ? x : convBn(`${name}_b3_reduce`, x, scale(c5r, opts.reduce5x5), 1);
+    b3 = convBn(`${name}_b3_3x3`, b3, scale(c5, opts.width5x5), 3);
     let b4 = b.maxpool(`${name}_pool`, x, 3, 1, 'same');
-    b4 = convBn(`${name}_pool_proj`, b4, pp, 1);
+    b4 = convBn(`${name}_pool_proj`, b4, scale(pp, opts.poolProj), 1);
     return b.concat(name, [b1, b2, b3, b4]);
   };
 

@@ -3,14 +3,21 @@ import { GraphBuilder } from '../builder';
 import type { ModelGraph } from '../graph';
 import type { PaddingMode } from '../graph';
 
+/** Architecture knobs of Inception-v3 (the what-if editor's sliders); the defaults are the published network. */
+export interface Inceptionv3Options {
+  /** Multiplier of every conv's filters (all branches), rounded to whole filters (at least 1); default 1. */
+  width?: number;
+}
+
 /**
  * Inception-v3 as `keras.applications.InceptionV3(include_top=True)`: every conv is conv (no bias) + BN
  * (scale=False) + ReLU; 23,851,784 parameters at 299×299. Unnamed layers get Keras 2's automatic names
  * (conv2d_1, batch_normalization_1, activation_1, …), the names the bundled pretrained InceptionV3 carries,
  * so the two graphs line up layer by layer up to `mixed10`.
  */
-export function inceptionv3([h, w]: Pair): ModelGraph {
+export function inceptionv3([h, w]: Pair, opts: Inceptionv3Options = {}): ModelGraph {
   const b = new GraphBuilder('inceptionv3');
+  const width = opts.width ?? 1;
   const counters = new Map<string, number>();
   const auto = (prefix: string): string => {
     const n = (counters.get(prefix) ?? 0) + 1;
@@ -26,7 +33,8 @@ export function inceptionv3([h, w]: Pair): ModelGraph {
     strides = 1,
     padding: PaddingMode = 'same',
   ) => {
-    let y = b.conv(auto('conv2d'), x, filters, [rows, cols], { strides, padding, useBias: false });
+    const f = width === 1 ? filters : Math.max(1, Math.round(filters * width));
+    let y = b.conv(auto('conv2d'), x, f, [rows, cols], { strides, padding, useBias: false });
     y = b.bn(auto('batch_normalization'), y, { scale: false, epsilon: 1e-3 });
     return b.act(auto('activation'), y, 'relu');
   };

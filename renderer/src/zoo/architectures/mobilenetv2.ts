@@ -16,12 +16,25 @@ function correctPad([h, w]: Pair, kernel: number): [number, number, number, numb
   return [c - adjust[0], c, c - adjust[1], c];
 }
 
+/** Architecture knobs of MobileNetV2 (the what-if editor's sliders); the defaults are the published network. */
+export interface Mobilenetv2Options {
+  /**
+   * Width multiplier α (Keras `alpha`): every block's output channels ×α, rounded to a multiple of 8; the last
+   * 1×1 conv keeps 1280 unless α > 1. Default 1.0 (Keras ships 0.35, 0.5, 0.75, 1.0, 1.3, 1.4).
+   */
+  alpha?: number;
+  /** Expansion factor t of the inverted residual blocks 1–16 (block 0 keeps t = 1, as in the paper); default 6. */
+  expansion?: number;
+}
+
 /**
  * MobileNetV2 (alpha 1.0) as `keras.applications.MobileNetV2(include_top=True)` in the keras_applications
  * formulation with explicit `*_pad` layers (the one the bundled pretrained model was saved from, so the two
  * share layer names): 3,538,984 parameters at 224×224.
  */
-export function mobilenetv2([h, w]: Pair, alpha = 1.0): ModelGraph {
+export function mobilenetv2([h, w]: Pair, opts: Mobilenetv2Options = {}): ModelGraph {
+  const alpha = opts.alpha ?? 1.0;
+  const expansionFactor = opts.expansion ?? 6;
   const b = new GraphBuilder('mobilenetv2');
   const bnOpts = { epsilon: 1e-3, momentum: 0.999 };
   let size: Pair = [h, w];
@@ -87,7 +100,7 @@ export function mobilenetv2([h, w]: Pair, alpha = 1.0): ModelGraph {
     [320, 1, 6],
   ];
   settings.forEach(([filters, stride, expansion], id) => {
-    x = block(x, expansion, stride, filters, id);
+    x = block(x, expansion === 6 ? expansionFactor : expansion, stride, filters, id);
   });
   const last = alpha > 1 ? makeDivisible(1280 * alpha, 8) : 1280;
   x = b.conv('Conv_1', x, last, 1, { useBias: false });
