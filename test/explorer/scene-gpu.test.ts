@@ -5,6 +5,7 @@ import {
   DataTexture,
   InstancedMesh,
   LineSegments,
+  Mesh,
   RedFormat,
   ShaderMaterial,
   UnsignedByteType,
@@ -173,7 +174,7 @@ describe('model view (three objects, no GL)', () => {
   it('draws a layer as one R8 array texture (no copy) and one instanced mesh, instance i sampling channel i', () => {
     const view = new ModelView(computeLayout(model), context());
     const f = frame('conv', [16, 16, 8], true);
-    const lm = view.addFrame(f);
+    const lm = view.addFrame(f)!;
     expect(lm.texture).toBeInstanceOf(DataArrayTexture);
     expect(lm.texture.image).toMatchObject({ width: 16, height: 16, depth: 8 });
     expect(lm.texture.image.data).toBe(f.data);
@@ -201,29 +202,46 @@ describe('model view (three objects, no GL)', () => {
     expect(lm.material.uniforms.uPerChannel.value).toBe(1);
     expect(view.textureBytes).toBe(16 * 16 * 8);
     expect(view.values).toBe(16 * 16 * 8);
-    // One mesh per layer, plus the two line objects of the whole model.
-    const drawables = view.group.children.filter((o) => o instanceof InstancedMesh || o instanceof LineSegments);
+    // One mesh per layer, plus the two line objects of the whole model (outlines, edges); a chain has no
+    // connectors and no collapsed blocks, so the connector mesh and the diagram lines draw nothing.
+    const drawables = view.group.children.filter(
+      (o) => (o instanceof InstancedMesh || o instanceof LineSegments || o instanceof Mesh) && o.visible,
+    );
     expect(drawables).toHaveLength(3);
   });
 
   it('keeps instances bounded for deep layers and draws vectors as 1×1×N', () => {
     const view = new ModelView(computeLayout(model, { maxTiles: 64 }), context());
-    const deep = view.addFrame(frame('deep', [2, 2, 300]));
+    const deep = view.addFrame(frame('deep', [2, 2, 300]))!;
     expect(deep.mesh.count).toBe(64);
-    expect(deep.texture.image.depth).toBe(300); // every channel is still in the texture
+    expect((deep.texture as DataArrayTexture).image.depth).toBe(300); // every channel is still in the texture
     const tile = deep.geometry.getAttribute('aTile');
     const channels = [...Array(64).keys()].map((k) => tile.getX(k)).sort((a, b) => a - b);
     expect(channels[0]).toBe(0);
     expect(channels[63]).toBe(299);
     expect(new Set(channels).size).toBe(64);
-    const head = view.addFrame(frame('head', [1, 1, 10]));
+    // A vector is one strip (a bar per value), its values one byte each over the layer's range.
+    const hf = frame('head', [1, 1, 10]);
+    const head = view.addFrame(hf)!;
     expect(head.block.shape).toEqual([1, 1, 10]);
-    expect(head.mesh.count).toBe(10);
+    expect(head.block.vector).toBe(true);
+    expect(head.strip).toBe(true);
+    expect(head.mesh.count).toBe(1);
+    expect(head.texture).toBeInstanceOf(DataTexture);
+    expect(head.plan.bytes).toBe(10);
+    // By hand: channel k holds byte (37k & 255) of the range [0, 1 + k].
+    const values = [...Array(10).keys()].map((k) => (((k * 37) & 255) / 255) * (1 + k));
+    const lo = Math.min(...values);
+    const hi = Math.max(...values);
+    const bytes = head.texture.image.data as Uint8Array;
+    values.forEach((v, k) => expect(Math.abs(bytes[k] - ((v - lo) / (hi - lo)) * 255)).toBeLessThanOrEqual(0.5));
+    expect(head.stripRange!.min).toBeCloseTo(lo, 5);
+    expect(head.stripRange!.max).toBeCloseTo(hi, 5);
   });
 
   it('draws fewer tiles of a far stack, spread over its whole depth, and all of a near one', () => {
     const view = new ModelView(computeLayout(model, { maxTiles: 64 }), context());
-    const lm = view.addFrame(frame('deep', [2, 2, 300]));
+    const lm = view.addFrame(frame('deep', [2, 2, 300]))!;
     const b = lm.block;
     const far = view.applyDetail([b.x, b.y, 1e6], 1000);
     expect(far).toBe(2);
@@ -239,7 +257,7 @@ describe('model view (three objects, no GL)', () => {
   it('switches colour map and normalisation by uniforms, without re-uploading', () => {
     const ctx = context();
     const view = new ModelView(computeLayout(model), ctx);
-    const lm = view.addFrame(frame('conv', [16, 16, 8], false));
+    const lm = view.addFrame(frame('conv', [16, 16, 8], false))!;
     const version = lm.texture.version;
     expect(lm.map).toBe('viridis');
     view.setContext({ colorMap: 'diverging', normalize: 'layer' });
@@ -252,11 +270,11 @@ describe('model view (three objects, no GL)', () => {
 
   it('re-uses a layer’s texture for a new frame of the same shape', () => {
     const view = new ModelView(computeLayout(model), context());
-    const first = view.addFrame(frame('conv', [16, 16, 8]));
+    const first = view.addFrame(frame('conv', [16, 16, 8]))!;
     const texture = first.texture;
     const version = texture.version;
     const next = frame('conv', [16, 16, 8]);
-    const second = view.addFrame(next);
+    const second = view.addFrame(next)!;
     expect(second.texture).toBe(texture);
     expect(texture.image.data).toBe(next.data);
     expect(texture.version).toBeGreaterThan(version);

@@ -160,6 +160,12 @@ describe('labels', () => {
       y: 0,
       row: 0,
       direction: 1,
+      column: 0,
+      lane: 0,
+      scale: 1,
+      vector: false,
+      stageStart: false,
+      layers: [id],
       tiles: 2,
     });
     overlay.setBlocks([b('a'), b('b')]);

@@ -29,6 +29,12 @@ function block(over: Partial<BlockLayout> = {}): BlockLayout {
     y: -50,
     row: 0,
     direction: 1,
+    column: 0,
+    lane: 0,
+    scale: 1,
+    vector: false,
+    stageStart: false,
+    layers: [over.id ?? 'b'],
     tiles: Math.min(64, shape[2]),
     ...over,
   };
@@ -136,6 +142,14 @@ describe('receptive-field geometry', () => {
     bounds: { min: [-40, -40, -10], max: [405, 40, 0] },
     edges: [],
     warnings: [],
+    itemOf: new Map([
+      ['late', layer],
+      ['early', early],
+    ]),
+    arcs: [],
+    tree: { blocks: [], byId: new Map(), blockOf: new Map(), roots: [], warnings: [] },
+    expanded: new Set(),
+    minSide: 8,
   };
   const colors = { field: [1, 0.5, 0] as [number, number, number], padding: [0.5, 0, 1] as [number, number, number] };
 

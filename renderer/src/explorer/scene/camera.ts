@@ -115,3 +115,88 @@ export function clipPlanes(
   const near = nearest > 0 ? Math.max(0.05, nearest * 0.9) : Math.max(0.02, far * 1e-5);
   return { near: Math.min(near, far / 2), far };
 }
+
+/**
+ * A box in view from `dir` (unit vector from the target towards the camera): the nearest distance at which every
+ * corner lies inside the frustum, with a margin (the same arithmetic as `overviewPose`).
+ */
+export function fitBox(
+  min: readonly number[],
+  max: readonly number[],
+  dir: V3,
+  fovY: number,
+  aspect: number,
+  margin = 1.08,
+): Pose {
+  const target: V3 = [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
+  const right = normalize([dir[2], 0, -dir[0]]);
+  const up: V3 = [
+    dir[1] * right[2] - dir[2] * right[1],
+    dir[2] * right[0] - dir[0] * right[2],
+    dir[0] * right[1] - dir[1] * right[0],
+  ];
+  const tanV = Math.tan(rad(fovY) / 2) / margin;
+  const tanH = tanV * aspect;
+  let distance = 1;
+  for (const x of [min[0], max[0]])
+    for (const y of [min[1], max[1]])
+      for (const z of [min[2], max[2]]) {
+        const p = [x - target[0], y - target[1], z - target[2]];
+        const along = p[0] * dir[0] + p[1] * dir[1] + p[2] * dir[2];
+        const px = p[0] * right[0] + p[1] * right[1] + p[2] * right[2];
+        const py = p[0] * up[0] + p[1] * up[1] + p[2] * up[2];
+        distance = Math.max(distance, along + Math.abs(px) / tanH, along + Math.abs(py) / tanV);
+      }
+  return {
+    target,
+    position: [target[0] + dir[0] * distance, target[1] + dir[1] * distance, target[2] + dir[2] * distance],
+  };
+}
+
+/**
+ * Focus on one item without losing its context: the item, its graph neighbours (what feeds it and what it feeds,
+ * at most a few columns away) and, with `withImage` (a pinned receptive field), the input image, all in view from
+ * `FOCUS_DIRECTION`. Never closer than `focusPose` would put the camera for the item alone.
+ */
+export function focusViewPose(
+  layout: Pick<SceneLayout, 'blocks' | 'edges' | 'image'>,
+  index: number,
+  fovY: number,
+  aspect: number,
+  opts: { withImage?: boolean } = {},
+): Pose {
+  const b = layout.blocks[index];
+  const min = [b.x - b.width / 2, b.y - b.height / 2, -b.depth];
+  const max = [b.x + b.width / 2, b.y + b.height / 2, 0];
+  const add = (x0: number, y0: number, x1: number, y1: number, z0: number): void => {
+    min[0] = Math.min(min[0], x0);
+    min[1] = Math.min(min[1], y0);
+    max[0] = Math.max(max[0], x1);
+    max[1] = Math.max(max[1], y1);
+    min[2] = Math.min(min[2], z0);
+  };
+  for (const [s, t] of layout.edges) {
+    const other = s === index ? t : t === index ? s : null;
+    if (other === null) continue;
+    if (other < 0) {
+      if (!opts.withImage) continue;
+      const im = layout.image;
+      add(im.x - im.width / 2, im.y - im.height / 2, im.x + im.width / 2, im.y + im.height / 2, 0);
+      continue;
+    }
+    const o = layout.blocks[other];
+    if (o.row !== b.row || Math.abs(o.column - b.column) > 3) continue;
+    add(o.x - o.width / 2, o.y - o.height / 2, o.x + o.width / 2, o.y + o.height / 2, -o.depth);
+  }
+  if (opts.withImage) {
+    const im = layout.image;
+    add(im.x - im.width / 2, im.y - im.height / 2, im.x + im.width / 2, im.y + im.height / 2, 0);
+  }
+  const fit = fitBox(min, max, FOCUS_DIRECTION, fovY, aspect);
+  const alone = focusPose(b, fovY, aspect);
+  const dist = (p: Pose): number =>
+    Math.hypot(p.position[0] - p.target[0], p.position[1] - p.target[1], p.position[2] - p.target[2]);
+  return dist(fit) >= dist(alone)
+    ? fit
+    : { target: fit.target, position: fit.target.map((v, i) => v + FOCUS_DIRECTION[i] * dist(alone)) as V3 };
+}

@@ -88,3 +88,49 @@ export function mapPosition(v: number, lo: number, hi: number, diverging: boolea
   } else t = hi > lo ? (v - lo) / (hi - lo) : 0;
   return Math.min(1, Math.max(0, t));
 }
+
+/**
+ * The normalisation a layer is drawn with. Spatial maps follow the user's choice (per channel by default); a
+ * vector or a 1×1 map has one value per channel, so per-channel ranges would paint every value the same colour:
+ * it is always normalised over the layer.
+ */
+export function effectiveNormalize(
+  shape: readonly number[],
+  choice: 'channel' | 'layer',
+): { normalize: 'channel' | 'layer'; reason: string } {
+  const spatial = shape.length === 3 && (shape[0] > 1 || shape[1] > 1);
+  if (spatial)
+    return {
+      normalize: choice,
+      reason: choice === 'channel' ? 'each map on its own range' : 'one range for the layer',
+    };
+  return { normalize: 'layer', reason: 'a vector (one value per channel): one range for the layer' };
+}
+
+/**
+ * A vector layer's values as one byte each, quantized over the layer's range, from a frame of N 1×1 channels
+ * (each channel's value is its quantization range, min = max). Returns the bytes and the range.
+ */
+export function vectorBytes(frame: Pick<LayerFrame, 'min' | 'max' | 'data'>): {
+  bytes: Uint8Array;
+  min: number;
+  max: number;
+} {
+  const n = frame.min.length;
+  const values = new Float64Array(n);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let c = 0; c < n; c++) {
+    const a = Number.isFinite(frame.min[c]) ? frame.min[c] : 0;
+    const b = Number.isFinite(frame.max[c]) ? frame.max[c] : a;
+    const v = a + ((frame.data[c] ?? 0) / 255) * (b - a);
+    values[c] = v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!n) return { bytes: new Uint8Array(0), min: 0, max: 0 };
+  const bytes = new Uint8Array(n);
+  const span = hi - lo;
+  for (let c = 0; c < n; c++) bytes[c] = span > 0 ? Math.round(((values[c] - lo) / span) * 255) : 0;
+  return { bytes, min: lo, max: hi };
+}

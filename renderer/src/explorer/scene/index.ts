@@ -1,13 +1,15 @@
 /**
- * The 3D explorer's scene, framework-free: the Vue app mounts it on a canvas and drives it with
- * `setModel`, `addFrame`, `setFocus`, … (STYLE.md #11–#13).
+ * The 3D explorer's scene, framework-free: the Vue app mounts it on a canvas (through `useScene`) and drives it
+ * with `setModel`, `addFrame`, `setFocus`, … (STYLE.md #11–#13).
  *
- * - One draw call per visible layer: a layer's C×H×W bytes live in one R8 DataArrayTexture (one byte per
- *   value) and its tiles are one InstancedMesh; all outlines, all edges, the image and the receptive
- *   field (fills, lines) add at most five more. Per-layer frustum culling through each mesh's bounding
- *   sphere; a far stack draws fewer of its tiles (spread over its whole depth, see `progressiveOrder`).
- * - Render on demand: nothing is drawn while nothing changes; camera damping and focus glides render
- *   frame by frame only until they settle.
+ * - The layout follows the model's graph (layout.ts): branches side by side, skip arcs, concatenation
+ *   connectors, blocks that open and close (`toggleBlock`; stepping into a collapsed block opens it).
+ * - One draw call per visible item: a layer's C×H×W bytes live in one R8 DataArrayTexture (one byte per value)
+ *   and its tiles are one InstancedMesh; a vector layer is one bar-chart strip; all outlines, all edges, all
+ *   connectors, all block diagrams, the image and the receptive field (fills, lines) add at most seven more.
+ *   Per-item frustum culling; a far stack draws fewer of its tiles (see `progressiveOrder`).
+ * - Render on demand: nothing is drawn while nothing changes; while frames stream, the first is uploaded at
+ *   once and later ones are batched into the next animation frame (one upload batch and one render per frame).
  * - Explicit GPU ownership: each model's resources are tracked in a ledger and freed when it is replaced.
  */
 import {
@@ -16,33 +18,29 @@ import {
   Frustum,
   LinearFilter,
   Matrix4,
-  Mesh,
-  MeshBasicMaterial,
-  PerspectiveCamera,
-  PlaneGeometry,
   Raycaster,
   RGBAFormat,
-  SRGBColorSpace,
   Scene,
-  Spherical,
   UnsignedByteType,
   Vector2,
-  Vector3,
   WebGLRenderer,
 } from 'three';
-import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { LayerFrame, ModelSummary } from '../../engine/protocol';
-import { clipPlanes, easeInOutCubic, focusPose, glideMs, lerpPose, overviewPose, type Pose, type V3 } from './camera';
+import type { LayerFrame, ModelSummary, Prediction } from '../../engine/protocol';
+import { blocksToOpen, computeLayout, type LayoutOptions, type SceneLayout } from './layout';
+import { focusViewPose, overviewPose, type Pose, type V3 } from './camera';
+import { CameraRig } from './camera-rig';
 import { COLOR_MAPS, type ColorMapName } from './colormaps';
-import { LabelOverlay, placeLabels, type LabelCandidate } from './labels';
-import { computeLayout, type LayoutOptions, type SceneLayout } from './layout';
+import { InputImagePlane, checkPixels, type ScenePixels } from './input-image';
+import { handleSceneKey } from './keyboard';
+import { LabelOverlay, labelCandidates, placeLabels } from './labels';
 import { GpuLedger } from './ledger';
-import { ModelView } from './model-view';
+import { ModelView, validateFrame } from './model-view';
 import { pickBlocks } from './picking';
 import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from './rf';
 import { THEMES, type SceneColors } from './theme';
+import type { BlockTree } from '../../analysis/blocks';
 
-export { COLOR_MAPS, colorMapFor, colorMapGradient, type ColorMap } from './colormaps';
+export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
 export type { ReceptiveFieldView } from './rf';
 export { THEMES, type SceneColors } from './theme';
@@ -53,6 +51,12 @@ export interface SceneOptions {
   normalize: 'channel' | 'layer';
   /** Most tiles drawn per layer (deeper layers show an evenly spaced subset); default 64. */
   maxTiles?: number;
+  /**
+   * Which blocks a new model opens with: 'open' (the default: every layer drawn), 'auto' (what the app uses:
+   * the blocks of a model with more than `DEFAULT_LAYOUT.collapseAbove` drawn layers start collapsed, so the
+   * whole network fits on screen as its stages) or 'collapsed' (every block closed but nested models).
+   */
+  blocks?: 'auto' | 'open' | 'collapsed';
 }
 
 /** A unit under the pointer: layer, channel, and unit coords in the layer's full-resolution grid. */
@@ -61,6 +65,8 @@ export interface PickResult {
   channel: number;
   y: number;
   x: number;
+  /** Set when the item under the pointer is a collapsed block (it shows its output layer `layerId`). */
+  blockId?: string;
 }
 
 export interface SceneStats {
@@ -79,8 +85,16 @@ export interface SceneStats {
   layers: number;
   /** GL renderer string (WEBGL_debug_renderer_info when available). */
   renderer: string;
-  /** Blocks laid out (frame order), with or without frames. */
+  /** Items laid out (layers and collapsed blocks), with or without frames. */
+  items: number;
+  /** Blocks recognised in the model (Inception modules, residual blocks, …; all depths). */
   blocks: number;
+  /** Collapsed blocks drawn inside the camera's frustum. */
+  visibleBlocks: number;
+  /** Skip and concatenation connectors drawn (incl. those in collapsed blocks' diagrams). */
+  arcs: number;
+  /** Milliseconds of the last layout (block recognition included on a new model). */
+  layoutMs: number;
   /** Bytes of the layers' array textures alone, and the activation values they hold. */
   layerTextureBytes: number;
   activationValues: number;
@@ -88,6 +102,8 @@ export interface SceneStats {
   programs: number;
   /** Labels currently shown. */
   labels: number;
+  /** The same, under the name the benchmark reports. */
+  labelsShown: number;
   /** Tiles (instances) drawn in the last frame, after the level of detail. */
   instances: number;
 }
@@ -96,7 +112,7 @@ export interface FeatureScene {
   /** Lays out one block per layer of `summary.frameOrder`, disposing the previous model's GPU objects. */
   setModel(summary: ModelSummary): void;
   /** The model's input image, standing first on the path. */
-  setInputImage(img: { width: number; height: number; data: Uint8ClampedArray }): void;
+  setInputImage(img: ScenePixels): void;
   /**
    * Uploads a layer's frame (one texture, one instanced mesh); replaces an earlier frame of that layer.
    * Throws for a malformed frame (message names the layer); a frame of a layer the model does not have
@@ -105,7 +121,10 @@ export interface FeatureScene {
   addFrame(frame: LayerFrame): void;
   /** Drops every layer's tiles, keeping the layout. */
   clearFrames(): void;
-  /** Highlights a layer and glides the camera to it (null: no highlight, camera stays). */
+  /**
+   * Highlights a layer and glides the camera to it with its neighbours in view (and the input image when a
+   * receptive field is shown). A layer inside a collapsed block opens that block first. Null: no highlight.
+   */
   setFocus(layerId: string | null, opts?: { animate?: boolean }): void;
   setOptions(opts: Partial<SceneOptions>): void;
   showReceptiveField(field: ReceptiveFieldView | null): void;
@@ -130,11 +149,21 @@ export interface FeatureScene {
   setView(pose: Pose): void;
   /** Called when a layer block is double-clicked. */
   onFocusRequest?: (layerId: string) => void;
+  /** Opens a collapsed block in place, or closes an open one (relayout, camera stays). */
+  toggleBlock(blockId: string): void;
+  /** Opens (true) or closes (false) a block. */
+  setBlockOpen(blockId: string, open: boolean): void;
+  /** The recognised blocks of the current model and the ids of the open ones. */
+  blocks(): { tree: BlockTree; expanded: string[] } | null;
+  /** The output layer's prediction, shown on its label (top classes with probability); null hides it. */
+  setPrediction(prediction: Prediction | null): void;
+  /** Ids of the labels shown now (tests, e2e). */
+  shownLabels(): string[];
+  /** Frames received but not uploaded yet (they go up with the next animation frame). */
+  pendingFrames(): number;
   /** Frees everything; the canvas's WebGL context is released. */
   dispose(): void;
 }
-
-const FOV = 35;
 
 function checkOptions(opts: Partial<SceneOptions>, where: string): void {
   if (opts.theme !== undefined && opts.theme !== 'light' && opts.theme !== 'dark')
@@ -148,6 +177,9 @@ function checkOptions(opts: Partial<SceneOptions>, where: string): void {
   if (opts.maxTiles !== undefined && !(Number.isInteger(opts.maxTiles) && opts.maxTiles >= 1)) {
     throw new Error(`${where}: maxTiles must be a positive integer, got ${String(opts.maxTiles)}`);
   }
+  if (opts.blocks !== undefined && !['auto', 'open', 'collapsed'].includes(opts.blocks)) {
+    throw new Error(`${where}: blocks must be 'auto', 'open' or 'collapsed', got ${String(opts.blocks)}`);
+  }
 }
 
 function lutTexture(name: ColorMapName): DataTexture {
@@ -160,12 +192,12 @@ function lutTexture(name: ColorMapName): DataTexture {
   return tex;
 }
 
-/** Creates the scene on `canvas` (WebGL2). Throws a readable error when WebGL2 is unavailable. */
-export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions): FeatureScene {
-  checkOptions(opts, 'createFeatureScene');
-  let options: SceneOptions = { maxTiles: 64, ...opts };
-  let colors: SceneColors = THEMES[options.theme];
-
+/** The WebGL2 renderer on `canvas`, its texture limits and GL renderer string. Throws a readable error without WebGL2. */
+function createRenderer(canvas: HTMLCanvasElement): {
+  renderer: WebGLRenderer;
+  limits: { maxLayers: number; maxSize: number };
+  name: string;
+} {
   let renderer: WebGLRenderer;
   try {
     renderer = new WebGLRenderer({ canvas, antialias: true, powerPreference: 'high-performance' });
@@ -175,96 +207,158 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     );
   }
   const gl = renderer.getContext() as WebGL2RenderingContext;
-  const limits = {
-    maxLayers: gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS) as number,
-    maxSize: renderer.capabilities.maxTextureSize,
+  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  return {
+    renderer,
+    limits: {
+      maxLayers: gl.getParameter(gl.MAX_ARRAY_TEXTURE_LAYERS) as number,
+      maxSize: renderer.capabilities.maxTextureSize,
+    },
+    name: String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
   };
-  const rendererName = (() => {
-    const ext = gl.getExtension('WEBGL_debug_renderer_info');
-    return String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  })();
+}
+
+/** The prediction as one label line: the top three classes with their probability. */
+export function predictionLine(p: Prediction): string {
+  return p.top
+    .slice(0, 3)
+    .map((t) => `${t.label} ${(t.probability * 100).toFixed(t.probability >= 0.995 ? 0 : 1)}%`)
+    .join(' · ');
+}
+
+/**
+ * Frames that arrive while a render is already scheduled wait for it: one upload batch and one render per
+ * animation frame while a pass streams, and the first frame of a burst is uploaded at once.
+ */
+class FrameQueue {
+  private readonly pending = new Map<string, LayerFrame>();
+  get size(): number {
+    return this.pending.size;
+  }
+  push(frame: LayerFrame): void {
+    this.pending.set(frame.layerId, frame); // a newer frame of the same layer replaces a waiting one
+  }
+  drain(apply: (f: LayerFrame) => void): void {
+    if (!this.pending.size) return;
+    const frames = [...this.pending.values()];
+    this.pending.clear();
+    for (const f of frames) apply(f);
+  }
+  clear(): void {
+    this.pending.clear();
+  }
+}
+
+/** Creates the scene on `canvas` (WebGL2). Throws a readable error when WebGL2 is unavailable. */
+export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions): FeatureScene {
+  checkOptions(opts, 'createFeatureScene');
+  let options: SceneOptions = { maxTiles: 64, blocks: 'open', ...opts };
+  let colors: SceneColors = THEMES[options.theme];
+  const { renderer, limits, name: rendererName } = createRenderer(canvas);
 
   const scene = new Scene();
   scene.background = new Color(colors.background);
-  const camera = new PerspectiveCamera(FOV, 1, 0.1, 1e5);
-  camera.position.set(0, 0, 500);
-  const controls = new OrbitControls(camera, canvas);
-  controls.enableDamping = true;
-  controls.dampingFactor = 0.15;
-  controls.screenSpacePanning = true;
-  controls.zoomToCursor = true;
-  controls.rotateSpeed = 0.8;
+  const rig = new CameraRig(canvas);
+  const { camera, controls } = rig;
 
   const shared = new GpuLedger();
   const luts: Record<ColorMapName, DataTexture> = {
     viridis: shared.track(lutTexture('viridis'), 'texture', 256 * 4),
     diverging: shared.track(lutTexture('diverging'), 'texture', 256 * 4),
   };
-  const labels = new LabelOverlay(canvas, {
+  const labelTheme = (): { text: string; muted: string; halo: string; accent: string } => ({
     text: colors.text,
     muted: colors.muted,
     halo: colors.background,
     accent: colors.focus,
   });
+  const labels = new LabelOverlay(canvas, labelTheme());
+  const imagePlane = new InputImagePlane(scene, shared);
+  const queue = new FrameQueue();
 
   let summary: ModelSummary | null = null;
   let model: ModelView | null = null;
+  let tree: BlockTree | null = null;
+  let expanded: Set<string> | null = null;
+  /** Blocks opened by stepping into them (closed again when the focus leaves them). */
+  const autoOpened = new Set<string>();
+  let prediction: Prediction | null = null;
   const shapeOverrides = new Map<string, number[]>();
-  let image: { mesh: Mesh; geometry: PlaneGeometry; material: MeshBasicMaterial; texture: DataTexture } | null = null;
-  let imageData: { width: number; height: number; data: Uint8ClampedArray } | null = null;
+  let imageData: ScenePixels | null = null;
   let field: FieldObjects | null = null;
   let fieldView: ReceptiveFieldView | null = null;
-  let anim: { from: Pose; to: Pose; start: number; duration: number } | null = null;
   let raf = 0;
   let framesRendered = 0;
   let disposed = false;
   let contextLost = false;
   let lastLabelCount = 0;
+  let layoutMs = 0;
   let finalStats: SceneStats | null = null;
-  const reducedMotion = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 
-  const layoutOptions = (): Partial<LayoutOptions> => ({ maxTiles: options.maxTiles });
+  // ---- layout -------------------------------------------------------------------------------------------
+
+  function layoutFor(s: ModelSummary): SceneLayout {
+    const t0 = performance.now();
+    const o: Partial<LayoutOptions> & { expanded?: ReadonlySet<string>; tree?: BlockTree } = {
+      maxTiles: options.maxTiles,
+    };
+    if (tree) o.tree = tree;
+    if (expanded) o.expanded = expanded;
+    else if (options.blocks === 'collapsed') o.collapseAbove = 0;
+    else if (options.blocks !== 'auto') o.collapseAbove = Infinity;
+    const lay = computeLayout(s, o, shapeOverrides);
+    tree = lay.tree;
+    expanded = lay.expanded;
+    layoutMs = performance.now() - t0;
+    return lay;
+  }
+
+  /** Lays the current model out again (blocks opened or closed, a shape learnt, tiles changed). */
+  function relayout(): void {
+    if (!model || !summary) return;
+    const lay = layoutFor(summary);
+    model.applyLayout(lay);
+    labels.setBlocks(lay.blocks);
+    showPrediction();
+    imagePlane.place(imageData, lay.image);
+    rebuildField();
+    invalidate();
+  }
+
+  function showPrediction(): void {
+    const lay = model?.currentLayout;
+    const item = prediction && lay ? lay.itemOf.get(prediction.layerId) : undefined;
+    labels.setExtra(item?.id ?? null, prediction && item ? predictionLine(prediction) : null);
+  }
+
+  function setBlockOpen(blockId: string, open: boolean): void {
+    if (!tree || !expanded || !tree.byId.has(blockId)) return;
+    autoOpened.delete(blockId); // the user's choice now: a later step does not close it
+    if (open === expanded.has(blockId)) return;
+    if (open) expanded.add(blockId);
+    else expanded.delete(blockId);
+    relayout();
+  }
+
+  // ---- rendering ----------------------------------------------------------------------------------------
 
   function invalidate(): void {
     if (disposed || raf) return;
     raf = requestAnimationFrame(frame);
   }
 
-  function applyPose(p: Pose): void {
-    camera.position.set(...p.position);
-    controls.target.set(...p.target);
-    camera.lookAt(controls.target);
-  }
-
-  function currentPose(): Pose {
-    return { position: camera.position.toArray() as V3, target: controls.target.toArray() as V3 };
-  }
-
   function glideTo(to: Pose, animate: boolean): void {
     const lay = model?.currentLayout;
-    if (!animate || reducedMotion || !lay) {
-      anim = null;
-      applyPose(to);
-    } else {
-      const from = currentPose();
-      const size = Math.hypot(lay.bounds.max[0] - lay.bounds.min[0], lay.bounds.max[1] - lay.bounds.min[1]);
-      anim = { from, to, start: performance.now(), duration: glideMs(from, to, size) };
-    }
-    controls.update();
+    const size = lay ? Math.hypot(lay.bounds.max[0] - lay.bounds.min[0], lay.bounds.max[1] - lay.bounds.min[1]) : 1;
+    rig.glideTo(to, animate && !!lay, size);
     invalidate();
   }
 
   function frame(now: number): void {
     raf = 0;
     if (disposed) return;
-    let moving = false;
-    if (anim) {
-      const t = (now - anim.start) / anim.duration;
-      applyPose(lerpPose(anim.from, anim.to, easeInOutCubic(t)));
-      if (t < 1) moving = true;
-      else anim = null;
-    }
-    if (controls.update()) moving = true;
+    flushFrames();
+    const moving = rig.step(now);
     draw();
     if (moving) invalidate();
   }
@@ -272,12 +366,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function draw(): void {
     if (contextLost) return;
     const lay = model?.currentLayout;
-    if (lay) {
-      const { near, far } = clipPlanes(camera.position.toArray() as V3, lay.bounds, lay.rowGap + lay.depthUnit * 12);
-      camera.near = near;
-      camera.far = far;
-      camera.updateProjectionMatrix();
-    }
+    if (lay) rig.fitClip(lay.bounds, lay.rowGap + lay.depthUnit * 12);
     if (model) {
       camera.updateMatrixWorld();
       model.applyDetail(camera.position.toArray() as V3, focalPx());
@@ -289,85 +378,56 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
 
   /** Pixels per world unit at distance 1 (CSS px). */
   function focalPx(): number {
-    return canvas.clientHeight / 2 / Math.tan((camera.fov * Math.PI) / 360);
+    return rig.focalPx(canvas.clientHeight);
   }
 
-  const tmp = new Vector3();
   function updateLabels(): void {
     const lay = model?.currentLayout;
     if (!lay) return;
-    const w = canvas.clientWidth;
-    const h = canvas.clientHeight;
-    const focal = focalPx();
     camera.updateMatrixWorld();
-    const anchors = new Map<string, { x: number; y: number }>();
-    const candidates: LabelCandidate[] = [];
-    const states = new Map<string, 'focus' | 'ghost' | 'normal'>();
+    const vp = new Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse);
     const focus = model?.focus ?? null;
-    for (const b of lay.blocks) {
-      tmp.set(b.x, b.y + b.height / 2, 0).applyMatrix4(camera.matrixWorldInverse);
-      const depth = -tmp.z;
-      if (depth <= camera.near) continue;
-      const sizePx = (Math.max(b.height, b.width) * focal) / depth;
-      tmp.applyMatrix4(camera.projectionMatrix);
-      const x = (tmp.x * 0.5 + 0.5) * w;
-      const y = (-tmp.y * 0.5 + 0.5) * h - 3;
-      anchors.set(b.id, { x, y });
-      states.set(b.id, b.id === focus ? 'focus' : model?.layer(b.id) ? 'normal' : 'ghost');
-      if (sizePx < 18 && b.id !== focus) continue;
-      const size = labels.sizeOf(b.id);
-      if (!size) continue;
-      candidates.push({ id: b.id, x, y, ...size, priority: b.id === focus ? Infinity : sizePx });
-    }
-    const shown = placeLabels(candidates, w, h);
+    const { candidates, anchors } = labelCandidates(
+      lay,
+      {
+        viewProjection: vp.elements,
+        view: camera.matrixWorldInverse.elements,
+        width: canvas.clientWidth,
+        height: canvas.clientHeight,
+        focalPx: focalPx(),
+        near: camera.near,
+      },
+      (id) => labels.sizeOf(id),
+      focus,
+    );
+    const shown = placeLabels(candidates, canvas.clientWidth, canvas.clientHeight);
+    const states = new Map<string, 'focus' | 'ghost' | 'normal'>();
+    for (const id of shown) states.set(id, id === focus ? 'focus' : model?.layer(id) ? 'normal' : 'ghost');
     lastLabelCount = shown.size;
     labels.show(anchors, shown, states);
   }
 
-  function countVisible(): number {
-    if (!model) return 0;
-    const frustum = new Frustum().setFromProjectionMatrix(
+  function frustum(): Frustum {
+    camera.updateMatrixWorld();
+    return new Frustum().setFromProjectionMatrix(
       new Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse),
     );
-    let n = 0;
-    for (const m of model.meshes()) if (frustum.intersectsObject(m)) n++;
-    return n;
   }
 
-  function placeImage(): void {
-    const lay = model?.currentLayout;
-    if (image) {
-      scene.remove(image.mesh);
-      shared.release(image.geometry);
-      shared.release(image.material);
-      shared.release(image.texture);
-      image = null;
+  function countVisible(): { layers: number; blocks: number } {
+    if (!model) return { layers: 0, blocks: 0 };
+    const f = frustum();
+    let layers = 0;
+    for (const m of model.meshes()) if (f.intersectsObject(m)) layers++;
+    let blocks = 0;
+    for (const b of model.currentLayout.blocks) {
+      if (!b.group) continue;
+      const min = [b.x - b.width / 2, b.y - b.height / 2, -b.depth];
+      const max = [b.x + b.width / 2, b.group.diagram.box[3], 0];
+      const box = { min: { x: min[0], y: min[1], z: min[2] }, max: { x: max[0], y: max[1], z: max[2] } };
+      if (f.intersectsBox(box as never)) blocks++;
     }
-    if (!lay || !imageData) return;
-    const { width, height, data } = imageData;
-    const texture = new DataTexture(
-      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-      width,
-      height,
-      RGBAFormat,
-      UnsignedByteType,
-    );
-    texture.colorSpace = SRGBColorSpace;
-    texture.magFilter = LinearFilter;
-    texture.minFilter = LinearFilter;
-    texture.generateMipmaps = false;
-    texture.needsUpdate = true;
-    shared.track(texture, 'texture', width * height * 4);
-    const geometry = shared.track(new PlaneGeometry(lay.image.width, lay.image.height), 'geometry');
-    // Row 0 of the pixels is the top of the picture; the plane's v runs upwards.
-    const uv = geometry.getAttribute('uv');
-    for (let i = 0; i < uv.count; i++) uv.setY(i, 1 - uv.getY(i));
-    const material = shared.track(new MeshBasicMaterial({ map: texture, toneMapped: false }), 'material');
-    const mesh = new Mesh(geometry, material);
-    mesh.name = 'input-image';
-    mesh.position.set(lay.image.x, lay.image.y, 0);
-    scene.add(mesh);
-    image = { mesh, geometry, material, texture };
+    return { layers, blocks };
   }
 
   function rebuildField(): void {
@@ -377,11 +437,15 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     }
     const lay = model?.currentLayout;
     if (!fieldView || !lay) return;
+    // A field on a layer inside a collapsed block is drawn on the block's item only when it is that layer.
+    if (!lay.byId.has(fieldView.layerId)) return;
     const arrays = fieldArrays(lay, fieldView, { field: linearRgb(colors.field), padding: linearRgb(colors.padding) });
     if (!arrays) return;
     field = new FieldObjects(arrays);
     scene.add(field.group);
   }
+
+  // ---- model and frames ---------------------------------------------------------------------------------
 
   function setModel(s: ModelSummary): void {
     if (disposed) throw new Error('FeatureScene: setModel after dispose');
@@ -390,16 +454,23 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     }
     model?.dispose();
     model = null;
+    queue.clear();
     fieldView = null;
     rebuildField();
     shapeOverrides.clear();
+    tree = null;
+    expanded = null;
+    autoOpened.clear();
+    prediction = null;
     summary = s;
-    const lay = computeLayout(s, layoutOptions());
+    const lay = layoutFor(s);
     for (const w of lay.warnings) console.warn(`Feature scene (${s.id}): ${w}`);
+    for (const w of lay.tree.warnings) console.warn(`Feature scene (${s.id}): ${w}`);
     model = new ModelView(lay, { luts, limits, colors, colorMap: options.colorMap, normalize: options.normalize });
     scene.add(model.group);
     labels.setBlocks(lay.blocks);
-    placeImage();
+    labels.setExtra(null, null);
+    imagePlane.place(imageData, lay.image);
     // Zooming out stops well past the overview, so the model cannot be lost in the void.
     const o = overviewPose(lay, camera.fov, camera.aspect);
     controls.maxDistance = 4 * Math.hypot(...o.position.map((v, i) => v - o.target[i]));
@@ -407,28 +478,36 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     resetView({ animate: false });
   }
 
-  function addFrame(frame: LayerFrame): void {
+  /** Uploads one frame now (after the checks of `addFrame`). */
+  function applyFrame(f: LayerFrame): void {
+    if (!model || !summary) return;
+    const mismatch = model.shapeMismatch(f);
+    if (mismatch) {
+      // The analysis did not know this layer's shape: lay the model out again with the frame's.
+      shapeOverrides.set(f.layerId, mismatch);
+      relayout();
+    }
+    model.addFrame(f);
+  }
+
+  function flushFrames(): void {
+    queue.drain(applyFrame);
+  }
+
+  function addFrame(f: LayerFrame): void {
     if (disposed) throw new Error('FeatureScene: addFrame after dispose');
-    if (!model || !summary)
-      throw new Error(`addFrame: frame of layer "${frame.layerId}" arrived before any model was set`);
-    if (!model.currentLayout.byId.has(frame.layerId)) {
+    if (!model || !summary) throw new Error(`addFrame: frame of layer "${f.layerId}" arrived before any model was set`);
+    const lay = model.currentLayout;
+    if (!lay.byId.has(f.layerId) && !lay.itemOf.has(f.layerId)) {
       // A late frame of the previous model (streams race model switches): say so, draw nothing.
       console.warn(
-        `Feature scene: frame of layer "${frame.layerId}" ignored: model "${summary.id}" has no such layer in its frame order`,
+        `Feature scene: frame of layer "${f.layerId}" ignored: model "${summary.id}" has no such layer in its frame order`,
       );
       return;
     }
-    const mismatch = model.shapeMismatch(frame);
-    if (mismatch) {
-      // The analysis did not know this layer's shape: lay the model out again with the frame's.
-      shapeOverrides.set(frame.layerId, mismatch);
-      const lay = computeLayout(summary, layoutOptions(), shapeOverrides);
-      model.applyLayout(lay);
-      labels.setBlocks(lay.blocks);
-      placeImage();
-      rebuildField();
-    }
-    model.addFrame(frame);
+    validateFrame(f); // a malformed frame throws here, naming the layer, not later inside a render
+    if (raf || queue.size) queue.push(f);
+    else applyFrame(f);
     invalidate();
   }
 
@@ -436,6 +515,38 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     const lay = model?.currentLayout;
     if (!lay) return;
     glideTo(overviewPose(lay, camera.fov, camera.aspect), o?.animate ?? true);
+  }
+
+  function setFocus(layerId: string | null, o?: { animate?: boolean }): void {
+    if (!model) return;
+    if (tree && expanded) {
+      // Stepping into a collapsed block opens it; stepping out closes again the blocks a step opened (blocks the
+      // user opened stay open).
+      const around = new Set<string>();
+      for (let id = layerId ? (tree.blockOf.get(layerId) ?? null) : null; id; id = tree.byId.get(id)?.parent ?? null)
+        around.add(id);
+      let changed = false;
+      for (const id of [...autoOpened])
+        if (!around.has(id)) {
+          autoOpened.delete(id);
+          if (expanded.delete(id)) changed = true;
+        }
+      for (const id of layerId ? blocksToOpen(tree, expanded, layerId) : []) {
+        expanded.add(id);
+        autoOpened.add(id);
+        changed = true;
+      }
+      if (changed) relayout();
+    }
+    const lay = model.currentLayout;
+    const item = layerId ? (lay.byId.get(layerId) ?? lay.itemOf.get(layerId)) : undefined;
+    model.setFocus(item?.id ?? null);
+    if (item)
+      glideTo(
+        focusViewPose(lay, item.index, camera.fov, camera.aspect, { withImage: !!fieldView }),
+        o?.animate ?? true,
+      );
+    else invalidate();
   }
 
   function pick(clientX: number, clientY: number): PickResult | null {
@@ -452,7 +563,15 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     const o = ray.ray.origin;
     const d = ray.ray.direction;
     const hit = pickBlocks([o.x, o.y, o.z], [d.x, d.y, d.z], model.drawnBlocks());
-    return hit ? { layerId: hit.layerId, channel: hit.channel, y: hit.y, x: hit.x } : null;
+    if (!hit) return null;
+    const group = model.currentLayout.byId.get(hit.layerId)?.group;
+    return {
+      layerId: hit.layerId,
+      channel: hit.channel,
+      y: hit.y,
+      x: hit.x,
+      ...(group ? { blockId: group.id } : {}),
+    };
   }
 
   function resize(): void {
@@ -462,47 +581,27 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     if (w <= 0 || h <= 0) return;
     renderer.setPixelRatio(Math.min(2, globalThis.devicePixelRatio || 1));
     renderer.setSize(w, h, false);
-    camera.aspect = w / h;
-    camera.updateProjectionMatrix();
+    rig.setAspect(w / h);
     labels.fit();
     invalidate();
   }
 
-  // Keyboard, when the canvas has focus: Shift+arrows orbit, Alt+arrows pan, +/− zoom, 0 overview,
-  // F frames the focused layer. Handled keys do not bubble, so the app's own arrow keys (next / previous
-  // layer) keep working when no modifier is held.
-  const spherical = new Spherical();
+  // ---- input --------------------------------------------------------------------------------------------
+
   function onKeyDown(e: KeyboardEvent): void {
-    const arrows: Record<string, [number, number]> = {
-      ArrowLeft: [-1, 0],
-      ArrowRight: [1, 0],
-      ArrowUp: [0, 1],
-      ArrowDown: [0, -1],
-    };
-    const dir = arrows[e.key];
-    const offset = new Vector3().subVectors(camera.position, controls.target);
-    if (dir && e.shiftKey) {
-      spherical.setFromVector3(offset);
-      spherical.theta -= dir[0] * (Math.PI / 36);
-      spherical.phi = Math.min(Math.PI - 0.05, Math.max(0.05, spherical.phi - dir[1] * (Math.PI / 36)));
-      offset.setFromSpherical(spherical);
-      camera.position.copy(controls.target).add(offset);
-    } else if (dir && e.altKey) {
-      const step = offset.length() * 0.05;
-      const right = new Vector3().setFromMatrixColumn(camera.matrix, 0).multiplyScalar(dir[0] * step);
-      const up = new Vector3().setFromMatrixColumn(camera.matrix, 1).multiplyScalar(dir[1] * step);
-      camera.position.add(right).add(up);
-      controls.target.add(right).add(up);
-    } else if (e.key === '+' || e.key === '=') controls.dollyIn(1.25);
-    else if (e.key === '-' || e.key === '_') controls.dollyOut(1.25);
-    else if (e.key === '0') resetView();
-    else if ((e.key === 'f' || e.key === 'F') && model?.focus) setFocus(model.focus);
-    else return;
-    e.preventDefault();
-    e.stopPropagation();
-    anim = null;
-    controls.update();
-    invalidate();
+    handleSceneKey(e, {
+      camera,
+      controls,
+      resetView: () => resetView(),
+      refocus: () => {
+        if (model?.focus) setFocus(model.focus);
+      },
+      moved: () => {
+        rig.stopGlide();
+        controls.update();
+        invalidate();
+      },
+    });
   }
 
   function onDoubleClick(e: MouseEvent): void {
@@ -524,7 +623,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
 
   const onControlsChange = (): void => invalidate();
   const onControlsStart = (): void => {
-    anim = null; // the user takes over from a glide
+    rig.stopGlide(); // the user takes over from a glide
   };
   controls.addEventListener('change', onControlsChange);
   controls.addEventListener('start', onControlsStart);
@@ -533,17 +632,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   canvas.addEventListener('webglcontextlost', onContextLost);
   canvas.addEventListener('webglcontextrestored', onContextRestored);
 
-  function setFocus(layerId: string | null, o?: { animate?: boolean }): void {
-    if (!model) return;
-    model.setFocus(layerId);
-    const block = layerId ? model.currentLayout.byId.get(layerId) : undefined;
-    if (block) glideTo(focusPose(block, camera.fov, camera.aspect), o?.animate ?? true);
-    else invalidate();
-  }
-
   function stats(): SceneStats {
     if (finalStats) return finalStats;
+    flushFrames();
     const info = renderer.info;
+    const visible = countVisible();
     return {
       drawCalls: info.render.calls,
       triangles: info.render.triangles,
@@ -551,14 +644,19 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       geometries: info.memory.geometries,
       textureBytes: shared.bytes + (model?.textureBytes ?? 0),
       framesRendered,
-      visibleLayers: countVisible(),
+      visibleLayers: visible.layers,
       layers: model?.layerCount ?? 0,
       renderer: rendererName,
-      blocks: model?.currentLayout.blocks.length ?? 0,
+      items: model?.currentLayout.blocks.length ?? 0,
+      blocks: tree?.blocks.length ?? 0,
+      visibleBlocks: visible.blocks,
+      arcs: model?.connectors ?? 0,
+      layoutMs,
       layerTextureBytes: model?.textureBytes ?? 0,
       activationValues: model?.values ?? 0,
       programs: info.programs?.length ?? 0,
       labels: lastLabelCount,
+      labelsShown: lastLabelCount,
       instances: model?.instances ?? 0,
     };
   }
@@ -567,18 +665,14 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     setModel,
     setInputImage(img) {
       if (disposed) throw new Error('FeatureScene: setInputImage after dispose');
-      if (!img || !(img.width > 0) || !(img.height > 0) || img.data?.length !== img.width * img.height * 4) {
-        throw new Error(
-          `setInputImage: expected ${img?.width}×${img?.height} RGBA pixels (${(img?.width ?? 0) * (img?.height ?? 0) * 4} bytes), got ${img?.data?.length}`,
-        );
-      }
-      imageData = img;
-      placeImage();
+      imageData = checkPixels(img, 'setInputImage');
+      imagePlane.place(imageData, model?.currentLayout.image ?? null);
       invalidate();
     },
     addFrame,
     clearFrames() {
-      model?.clearFrames();
+      queue.clear();
+      model?.forgetFrames();
       invalidate();
     },
     setFocus,
@@ -590,15 +684,10 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       colors = THEMES[options.theme];
       if (themeChanged) {
         (scene.background as Color).set(colors.background);
-        labels.setTheme({ text: colors.text, muted: colors.muted, halo: colors.background, accent: colors.focus });
+        labels.setTheme(labelTheme());
         rebuildField();
       }
-      if (tilesChanged && model && summary) {
-        const lay = computeLayout(summary, layoutOptions(), shapeOverrides);
-        model.applyLayout(lay);
-        labels.setBlocks(lay.blocks);
-        rebuildField();
-      }
+      if (tilesChanged) relayout();
       model?.setContext({ colors, colorMap: options.colorMap, normalize: options.normalize });
       invalidate();
     },
@@ -615,40 +704,51 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     invalidate,
     renderNow() {
       if (disposed) return;
+      flushFrames();
       controls.update();
       draw();
     },
     stats,
     layout: () => model?.currentLayout ?? null,
-    view: currentPose,
-    idle: () => raf === 0 && anim === null,
+    view: () => rig.pose(),
+    idle: () => raf === 0 && !rig.gliding && queue.size === 0,
     setView(pose) {
-      anim = null;
-      applyPose(pose);
-      controls.update();
+      rig.set(pose);
       invalidate();
     },
+    toggleBlock(id) {
+      if (expanded) setBlockOpen(id, !expanded.has(id));
+    },
+    setBlockOpen,
+    blocks: () => (tree && expanded ? { tree, expanded: [...expanded] } : null),
+    setPrediction(p) {
+      prediction = p;
+      showPrediction();
+      invalidate();
+    },
+    shownLabels: () => labels.shownIds(),
+    pendingFrames: () => queue.size,
     dispose() {
       if (disposed) return;
       if (raf) cancelAnimationFrame(raf);
       raf = 0;
+      queue.clear();
       controls.removeEventListener('change', onControlsChange);
       controls.removeEventListener('start', onControlsStart);
       canvas.removeEventListener('keydown', onKeyDown);
       canvas.removeEventListener('dblclick', onDoubleClick);
       canvas.removeEventListener('webglcontextlost', onContextLost);
       canvas.removeEventListener('webglcontextrestored', onContextRestored);
-      controls.dispose();
+      rig.dispose();
       field?.dispose();
       field = null;
       model?.dispose();
       model = null;
-      if (image) scene.remove(image.mesh);
-      image = null;
+      imagePlane.remove();
       shared.releaseAll();
       labels.dispose();
       renderer.renderLists.dispose();
-      finalStats = { ...stats(), visibleLayers: 0 };
+      finalStats = { ...stats(), visibleLayers: 0, visibleBlocks: 0 };
       disposed = true;
       renderer.dispose();
       // Browsers cap live WebGL contexts; a disposed scene gives its context back now, not at GC.

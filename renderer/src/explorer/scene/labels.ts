@@ -9,7 +9,7 @@
  * only those that fit.
  */
 import { formatCount, formatShape } from '../format';
-import type { BlockLayout } from './layout';
+import type { BlockLayout, SceneLayout } from './layout';
 
 /** A label that could be shown: its anchor on screen (CSS px) and how much it matters. */
 export interface LabelCandidate {
@@ -69,18 +69,111 @@ export function placeLabels(
   return kept;
 }
 
-/** The two lines of a block's label. */
-export function labelText(b: Pick<BlockLayout, 'name' | 'kind' | 'outputShape' | 'params'>): {
+const KIND_NAMES: Record<string, string> = {
+  inception: 'Inception module',
+  branches: 'parallel branches',
+  residual: 'residual block',
+  'inverted-residual': 'inverted residual',
+  'dense-layer': 'dense layer',
+  'dense-block': 'dense block',
+  transition: 'transition',
+  nested: 'nested model',
+};
+
+/** The lines of an item's label: a layer's name and shape, or a collapsed block's kind, params and MACs. */
+export function labelText(
+  b: Pick<BlockLayout, 'name' | 'kind' | 'outputShape' | 'params'> &
+    Partial<Pick<BlockLayout, 'group' | 'scale' | 'vector'>>,
+): {
   title: string;
   detail: string;
 } {
+  // Small deep maps are drawn enlarged; say so, so their size next to the input is not misread.
+  const scale = b.scale && b.scale > 1.05 ? ` · drawn ×${b.scale.toFixed(1)}` : '';
+  if (b.group) {
+    const g = b.group;
+    return {
+      title: `${g.name} ▸`,
+      detail: `${KIND_NAMES[g.kind] ?? g.kind} · ${formatShape(b.outputShape)} · ${formatCount(g.params)} params · ${formatCount(g.macs)} MACs${scale}`,
+    };
+  }
   const params = b.params > 0 ? ` · ${formatCount(b.params)} params` : '';
-  return { title: b.name, detail: `${b.kind} · ${formatShape(b.outputShape)}${params}` };
+  return { title: b.name, detail: `${b.kind} · ${formatShape(b.outputShape)}${params}${scale}` };
 }
 
 /** Estimated label box in CSS px (no layout read: measuring 300 labels per frame would force reflows). */
-export function labelSize(text: { title: string; detail: string }): { width: number; height: number } {
-  return { width: Math.max(text.title.length * 7, text.detail.length * 6.2) + 10, height: 30 };
+export function labelSize(text: { title: string; detail: string; extra?: string }): { width: number; height: number } {
+  const extra = text.extra ? text.extra.length * 6.2 : 0;
+  return {
+    width: Math.max(text.title.length * 7, text.detail.length * 6.2, extra) + 10,
+    height: text.extra ? 44 : 30,
+  };
+}
+
+/** The view a label placement is computed for. */
+export interface LabelView {
+  /** World → clip space (projection · view matrix, column-major 4×4 as three.js stores it). */
+  viewProjection: ArrayLike<number>;
+  /** World → camera space (the view matrix), for the distance in front of the camera. */
+  view: ArrayLike<number>;
+  width: number;
+  height: number;
+  /** Pixels per world unit at distance 1 (CSS px). */
+  focalPx: number;
+  near: number;
+}
+
+/** Smallest on-screen size (px) at which an item's label is offered, unless it is focused or a stage / block. */
+export const LABEL_MIN_PX = 18;
+
+/**
+ * Label candidates of a layout for one view: each item's anchor (the top centre of its front face, or of its
+ * diagram), and its priority — the focused item, then its neighbours, then collapsed blocks and stage
+ * boundaries, then the items largest on screen. Items too small on screen are left out (they appear as you
+ * zoom in), except those that matter most.
+ */
+export function labelCandidates(
+  layout: Pick<SceneLayout, 'blocks' | 'gap'>,
+  view: LabelView,
+  sizeOf: (id: string) => { width: number; height: number } | undefined,
+  focus: string | null,
+): { candidates: LabelCandidate[]; anchors: Map<string, { x: number; y: number }> } {
+  const m = view.viewProjection;
+  const v = view.view;
+  const candidates: LabelCandidate[] = [];
+  const anchors = new Map<string, { x: number; y: number }>();
+  const focusIndex = focus ? layout.blocks.findIndex((b) => b.id === focus) : -1;
+  for (const b of layout.blocks) {
+    const top = b.y + b.height / 2 + (b.group ? b.group.diagram.box[3] - b.y - b.height / 2 : 0);
+    const x = b.x;
+    const y = top;
+    const depth = -(v[2] * x + v[6] * y + v[14]);
+    if (depth <= view.near) continue;
+    const cw = m[3] * x + m[7] * y + m[15];
+    const sx = ((m[0] * x + m[4] * y + m[12]) / cw) * 0.5 + 0.5;
+    const sy = (-(m[1] * x + m[5] * y + m[13]) / cw) * 0.5 + 0.5;
+    const px = sx * view.width;
+    const py = sy * view.height - 3;
+    anchors.set(b.id, { x: px, y: py });
+    const sizePx = (Math.max(b.height, b.width) * view.focalPx) / depth;
+    const near = focusIndex >= 0 && Math.abs(b.index - focusIndex) <= 1;
+    const important = b.id === focus ? 4 : near ? 3 : b.group ? 2 : b.stageStart ? 1 : 0;
+    if (sizePx < LABEL_MIN_PX && important < 3 && !(important > 0 && sizePx >= LABEL_MIN_PX / 2)) continue;
+    const size = sizeOf(b.id);
+    if (!size) continue;
+    candidates.push({ id: b.id, x: px, y: py, ...size, priority: important * 1e6 + sizePx });
+  }
+  return { candidates, anchors };
+}
+
+/** True when two placed labels' rectangles overlap (the same rectangles `placeLabels` keeps apart). */
+export function labelRect(c: Pick<LabelCandidate, 'x' | 'y' | 'width' | 'height'>): {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+} {
+  return { x0: c.x - c.width / 2, y0: c.y - c.height, x1: c.x + c.width / 2, y1: c.y };
 }
 
 export interface LabelTheme {
@@ -96,6 +189,8 @@ interface LabelEntry {
   shown: boolean;
   transform: string;
   state: string;
+  text: { title: string; detail: string };
+  extra?: HTMLDivElement;
 }
 
 /** The overlay element and its labels. Created over `canvas` inside the canvas's parent. */
@@ -162,8 +257,9 @@ export class LabelOverlay {
       detail.textContent = text.detail;
       detail.style.fontSize = '11px';
       el.append(title, detail);
+      if (b.group) el.dataset.blockId = b.group.id;
       this.root.appendChild(el);
-      this.entries.set(b.id, { el, size: labelSize(text), shown: false, transform: '', state: '' });
+      this.entries.set(b.id, { el, size: labelSize(text), shown: false, transform: '', state: '', text });
     }
     this.applyTheme();
   }
@@ -179,6 +275,33 @@ export class LabelOverlay {
       e.el.style.color = t.text;
       e.el.style.textShadow = `0 0 3px ${t.halo}, 0 0 2px ${t.halo}, 0 0 1px ${t.halo}`;
       e.state = '';
+    }
+  }
+
+  /**
+   * A third line under one label (the output layer's prediction), or none; other labels lose theirs.
+   * The label's estimated size follows.
+   */
+  setExtra(id: string | null, line: string | null): void {
+    for (const [key, e] of this.entries) {
+      const want = key === id && line ? line : null;
+      if (!want) {
+        if (e.extra) {
+          e.extra.remove();
+          e.extra = undefined;
+          e.size = labelSize(e.text);
+        }
+        continue;
+      }
+      if (!e.extra) {
+        e.extra = this.canvas.ownerDocument.createElement('div');
+        e.extra.className = 'fme-scene-label-extra';
+        e.extra.style.fontSize = '11px';
+        e.extra.style.fontWeight = '600';
+        e.el.appendChild(e.extra);
+      }
+      e.extra.textContent = want;
+      e.size = labelSize({ ...e.text, extra: want });
     }
   }
 

@@ -1,13 +1,19 @@
 /**
- * The three.js objects of one model: a block per layer (one DataArrayTexture + one InstancedMesh when
- * its frame has arrived), all block outlines in one LineSegments, all graph edges in another. Built
- * without a renderer, so it is testable without WebGL; every GPU resource goes through a GpuLedger and
- * is freed by `dispose()`.
+ * The three.js objects of one model: an item per drawn layer or collapsed block (one DataArrayTexture + one
+ * InstancedMesh when its frame has arrived; a vector layer: one R8 strip texture + one bar-chart mesh), all
+ * outlines in one LineSegments, all graph edges in another, every skip / concatenation connector in one ribbon
+ * mesh and every collapsed block's wiring diagram in one more LineSegments. Built without a renderer, so it is
+ * testable without WebGL; every GPU resource goes through a GpuLedger and is freed by `dispose()`.
+ *
+ * Frames of every layer are kept (CPU side, as they arrived) so that opening or closing a block re-uploads
+ * only what becomes visible; only drawn items hold textures (≤ 1 byte per drawn activation value).
  */
 import {
+  BufferAttribute,
   BufferGeometry,
   Color,
   DataArrayTexture,
+  DataTexture,
   DoubleSide,
   Float32BufferAttribute,
   GLSL3,
@@ -18,6 +24,7 @@ import {
   LineSegments,
   LinearFilter,
   Matrix4,
+  Mesh,
   NearestFilter,
   PlaneGeometry,
   RedFormat,
@@ -28,7 +35,15 @@ import {
   type Texture,
 } from 'three';
 import type { LayerFrame } from '../../engine/protocol';
-import { colorMapFor, frameRange, type ColorMapChoice, type ColorMapName } from './colormaps';
+import {
+  colorMapFor,
+  effectiveNormalize,
+  frameRange,
+  vectorBytes,
+  type ColorMapChoice,
+  type ColorMapName,
+} from './colormaps';
+import { diagramSegments, ribbonArrays } from './connectors';
 import {
   blockShape,
   detailTiles,
@@ -59,7 +74,12 @@ export interface LayerMesh {
   block: BlockLayout;
   frame: LayerFrame;
   plan: ArrayTexturePlan;
-  texture: DataArrayTexture;
+  /** A layer's maps (DataArrayTexture), or a vector's values (an R8 DataTexture, one texel per value). */
+  texture: DataArrayTexture | DataTexture;
+  /** True for a vector layer's bar-chart strip. */
+  strip: boolean;
+  /** A strip's layer-wide value range (the bytes are quantized over it). */
+  stripRange?: { min: number; max: number };
   geometry: PlaneGeometry;
   material: ShaderMaterial;
   mesh: InstancedMesh;
@@ -97,8 +117,16 @@ export class ModelView {
   private readonly layers = new Map<string, LayerMesh>();
   private outlines: LineSegments;
   private edges: LineSegments;
+  private ribbons: Mesh;
+  private diagrams: LineSegments;
   private outlineMaterial: LineBasicMaterial;
   private edgeMaterial: LineBasicMaterial;
+  private ribbonMaterial: LineBasicMaterial;
+  private diagramMaterial: LineBasicMaterial;
+  /** The latest frame of every layer, drawn or not (a layer inside a collapsed block is drawn when it opens). */
+  private readonly frames = new Map<string, LayerFrame>();
+  /** Connectors drawn (main arcs and diagram arcs). */
+  private connectorCount = 0;
   private focusId: string | null = null;
   private ctx: ModelViewContext;
   private disposed = false;
@@ -113,7 +141,7 @@ export class ModelView {
     );
     this.edgeMaterial = this.ledger.track(
       new LineBasicMaterial({
-        color: ctx.colors.edge,
+        vertexColors: true,
         transparent: true,
         opacity: 0.7,
         toneMapped: false,
@@ -121,9 +149,21 @@ export class ModelView {
       }),
       'material',
     );
+    // A LineBasicMaterial on a Mesh draws triangles with the same 'basic' shader the outlines use: the ribbons
+    // add a draw call but no shader program.
+    this.ribbonMaterial = this.ledger.track(
+      new LineBasicMaterial({ vertexColors: true, toneMapped: false }),
+      'material',
+    );
+    this.diagramMaterial = this.ledger.track(
+      new LineBasicMaterial({ vertexColors: true, toneMapped: false }),
+      'material',
+    );
     this.outlines = this.buildOutlines();
     this.edges = this.buildEdges();
-    this.group.add(this.outlines, this.edges);
+    this.ribbons = this.buildRibbons();
+    this.diagrams = this.buildDiagrams();
+    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams);
   }
 
   get currentLayout(): SceneLayout {
@@ -143,23 +183,31 @@ export class ModelView {
     return same ? null : [...reported];
   }
 
-  /** Uploads (or replaces) a layer's frame. */
-  addFrame(frame: LayerFrame): LayerMesh {
+  /**
+   * Keeps a layer's frame and uploads it when the layer is drawn now (returns its mesh), else returns null (a
+   * layer inside a collapsed block: uploaded when the block opens). Throws for a frame that does not fit.
+   */
+  addFrame(frame: LayerFrame): LayerMesh | null {
     if (this.disposed) throw new Error('ModelView: addFrame after dispose');
     const block = this.layout.byId.get(frame.layerId);
-    if (!block)
+    const known = block ?? this.layout.itemOf.get(frame.layerId);
+    if (!known)
       throw new Error(`frame of layer "${frame.layerId}": the current model has no such layer in its frame order`);
     const [h, w, c] = validateFrame(frame);
+    this.frames.set(frame.layerId, frame);
+    if (!block) return null;
     if (c !== block.shape[2]) {
       throw new Error(`frame of layer "${frame.layerId}": ${c} channels, but the layer has ${block.shape[2]}`);
     }
+    if (block.vector) return this.addStrip(block, frame);
     const plan = planArrayTexture(h, w, c, this.ctx.limits);
     const data = packChannels(frame.data, h, w, c, plan);
 
     let lm = this.layers.get(frame.layerId);
     if (
       lm &&
-      (lm.plan.width !== plan.width ||
+      (lm.strip ||
+        lm.plan.width !== plan.width ||
         lm.plan.height !== plan.height ||
         lm.plan.depth !== plan.depth ||
         lm.plan.gx !== plan.gx)
@@ -180,6 +228,105 @@ export class ModelView {
       this.paintOutline(block);
     }
     this.updateTiles(lm);
+    this.updateMaterial(lm);
+    return lm;
+  }
+
+  /** A vector layer: its N values as one byte each in an R8 texture, drawn as a bar chart on one strip. */
+  private addStrip(block: BlockLayout, frame: LayerFrame): LayerMesh {
+    const { bytes, min, max } = vectorBytes(frame);
+    const n = bytes.length;
+    const texW = Math.min(n, this.ctx.limits.maxSize);
+    const texH = Math.ceil(n / texW);
+    const data =
+      texW * texH === n
+        ? bytes
+        : (() => {
+            const padded = new Uint8Array(texW * texH);
+            padded.set(bytes);
+            return padded;
+          })();
+    const plan: ArrayTexturePlan = { width: texW, height: texH, depth: 1, gx: 1, gy: 1, bytes: texW * texH };
+    let lm = this.layers.get(frame.layerId);
+    if (lm && (!lm.strip || lm.plan.width !== texW || lm.plan.height !== texH)) {
+      this.removeLayer(frame.layerId);
+      lm = undefined;
+    }
+    if (lm) {
+      lm.texture.image.data = data;
+      lm.texture.needsUpdate = true;
+      lm.frame = frame;
+    } else {
+      const texture = new DataTexture(data, texW, texH, RedFormat, UnsignedByteType);
+      texture.magFilter = NearestFilter;
+      texture.minFilter = NearestFilter;
+      texture.generateMipmaps = false;
+      texture.unpackAlignment = 1;
+      texture.needsUpdate = true;
+      texture.name = `values:${block.id}`;
+      this.ledger.track(texture, 'texture', plan.bytes);
+      const geometry = this.ledger.track(new PlaneGeometry(block.width, block.height), 'geometry');
+      const material = this.ledger.track(
+        new ShaderMaterial({
+          glslVersion: GLSL3,
+          vertexShader: TILE_VERTEX,
+          fragmentShader: TILE_FRAGMENT,
+          side: DoubleSide,
+          polygonOffset: true,
+          polygonOffsetFactor: 1,
+          polygonOffsetUnits: 1,
+          uniforms: {
+            uMaps: { value: null },
+            uLut: { value: this.ctx.luts.viridis },
+            uGrid: { value: new Vector2(1, 1) },
+            uInset: { value: new Vector2() },
+            uLayerRange: { value: new Vector2() },
+            uPerChannel: { value: 0 },
+            uDiverging: { value: 0 },
+            uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
+            uStrip: { value: 1 },
+            uValues: { value: texture },
+            uTexWidth: { value: texW },
+          },
+        }),
+        'material',
+      );
+      material.name = `strip:${block.id}`;
+      const mesh = this.ledger.track(new InstancedMesh(geometry, material, 1), 'object');
+      mesh.name = block.id;
+      mesh.userData.layerId = block.id;
+      lm = {
+        block,
+        frame,
+        plan,
+        texture,
+        strip: true,
+        geometry,
+        material,
+        mesh,
+        map: 'viridis',
+        order: progressiveOrder(1),
+      };
+      this.layers.set(frame.layerId, lm);
+      this.group.add(mesh);
+      this.paintOutline(block);
+    }
+    lm.plan = plan;
+    lm.stripRange = { min, max };
+    const attr = new Float32Array([n, min, max]);
+    const old = lm.geometry.getAttribute('aTile') as InstancedBufferAttribute | undefined;
+    if (old) {
+      (old.array as Float32Array).set(attr);
+      old.needsUpdate = true;
+    } else lm.geometry.setAttribute('aTile', new InstancedBufferAttribute(attr, 3));
+    lm.mesh.setMatrixAt(0, new Matrix4());
+    lm.mesh.instanceMatrix.needsUpdate = true;
+    lm.mesh.position.set(block.x, block.y, 0);
+    lm.mesh.updateMatrix();
+    lm.mesh.matrixAutoUpdate = false;
+    lm.mesh.count = 1;
+    lm.mesh.boundingSphere = null;
+    lm.mesh.computeBoundingSphere();
     this.updateMaterial(lm);
     return lm;
   }
@@ -215,6 +362,9 @@ export class ModelView {
           uPerChannel: { value: 1 },
           uDiverging: { value: 0 },
           uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
+          uStrip: { value: 0 },
+          uValues: { value: null },
+          uTexWidth: { value: 1 },
         },
       }),
       'material',
@@ -228,6 +378,7 @@ export class ModelView {
       frame,
       plan,
       texture,
+      strip: false,
       geometry,
       material,
       mesh,
@@ -296,20 +447,21 @@ export class ModelView {
     return lm ? lm.order.subarray(0, lm.mesh.count) : undefined;
   }
 
-  /** Colour map, normalisation and layer range uniforms of one layer. */
+  /** Colour map, normalisation and layer range uniforms of one layer (a vector is always normalised per layer). */
   private updateMaterial(lm: LayerMesh): void {
     const u = lm.material.uniforms;
-    const [h, w] = lm.frame.shape;
     const map = colorMapFor(lm.frame, this.ctx.colorMap);
     lm.map = map;
-    const range = frameRange(lm.frame);
     u.uLut.value = this.ctx.luts[map];
     u.uDiverging.value = map === 'diverging' ? 1 : 0;
-    u.uPerChannel.value = this.ctx.normalize === 'channel' ? 1 : 0;
+    (u.uEdgeColor.value as Vector3).set(...srgb(this.ctx.colors.background));
+    if (lm.strip) return;
+    const [h, w] = lm.frame.shape;
+    const range = frameRange(lm.frame);
+    u.uPerChannel.value = effectiveNormalize(lm.frame.shape, this.ctx.normalize).normalize === 'channel' ? 1 : 0;
     (u.uLayerRange.value as Vector2).set(range.min, range.max);
     (u.uGrid.value as Vector2).set(lm.plan.gx, lm.plan.gy);
     (u.uInset.value as Vector2).set(0.5 / w, 0.5 / h);
-    (u.uEdgeColor.value as Vector3).set(...srgb(this.ctx.colors.background));
   }
 
   /** New colour map / normalisation / colours: updates uniforms and line colours, no re-upload. */
@@ -317,8 +469,15 @@ export class ModelView {
     this.ctx = { ...this.ctx, ...ctx };
     for (const lm of this.layers.values()) this.updateMaterial(lm);
     if (ctx.colors) {
-      this.edgeMaterial.color.set(this.ctx.colors.edge);
       for (const b of this.layout.blocks) this.paintOutline(b);
+      for (const obj of [this.edges, this.ribbons, this.diagrams]) {
+        this.group.remove(obj);
+        this.ledger.release(obj.geometry);
+      }
+      this.edges = this.buildEdges();
+      this.ribbons = this.buildRibbons();
+      this.diagrams = this.buildDiagrams();
+      this.group.add(this.edges, this.ribbons, this.diagrams);
     }
   }
 
@@ -353,22 +512,64 @@ export class ModelView {
     for (const id of [...this.layers.keys()]) this.removeLayer(id);
   }
 
+  /** Forgets every kept frame and drops the tiles (a new pass begins). */
+  forgetFrames(): void {
+    this.frames.clear();
+    this.clearFrames();
+  }
+
   /**
    * Moves everything to a new layout of the same model (after a frame revealed a shape the analysis
    * did not know). Layers whose tile count changed are rebuilt from their frames.
    */
   applyLayout(layout: SceneLayout): void {
-    const frames = [...this.layers.values()].map((l) => l.frame);
-    this.clearFrames();
+    // Items drawn the same way in the new layout (same maps, same size) keep their texture and mesh and only
+    // move: opening or closing a block re-uploads only what appears.
+    const keep = new Map<string, LayerMesh>();
+    for (const [id, lm] of this.layers) {
+      const b = layout.byId.get(id);
+      const same =
+        b &&
+        b.vector === lm.block.vector &&
+        b.tiles === lm.block.tiles &&
+        b.width === lm.block.width &&
+        b.height === lm.block.height &&
+        b.depth === lm.block.depth &&
+        b.shape.every((v, i) => v === lm.block.shape[i]);
+      if (same) keep.set(id, lm);
+    }
+    for (const id of [...this.layers.keys()]) if (!keep.has(id)) this.removeLayer(id);
     this.layout = layout;
-    for (const obj of [this.outlines, this.edges]) {
+    for (const obj of [this.outlines, this.edges, this.ribbons, this.diagrams]) {
       this.group.remove(obj);
       this.ledger.release(obj.geometry);
     }
     this.outlines = this.buildOutlines();
     this.edges = this.buildEdges();
-    this.group.add(this.outlines, this.edges);
-    for (const f of frames) if (layout.byId.has(f.layerId)) this.addFrame(f);
+    this.ribbons = this.buildRibbons();
+    this.diagrams = this.buildDiagrams();
+    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams);
+    for (const [id, lm] of keep) {
+      const b = layout.byId.get(id)!;
+      lm.block = b;
+      lm.mesh.position.set(b.x, b.y, 0);
+      lm.mesh.updateMatrix();
+      lm.mesh.boundingSphere = null;
+      lm.mesh.computeBoundingSphere();
+      this.paintOutline(b);
+    }
+    for (const f of this.frames.values())
+      if (!keep.has(f.layerId) && (layout.itemOf.has(f.layerId) || layout.byId.has(f.layerId))) this.addFrame(f);
+  }
+
+  /** The latest frame of a layer, drawn or not. */
+  frameOf(id: string): LayerFrame | undefined {
+    return this.frames.get(id);
+  }
+
+  /** Skip and concatenation connectors drawn (main-scene arcs plus those inside collapsed blocks' diagrams). */
+  get connectors(): number {
+    return this.connectorCount;
   }
 
   layer(id: string): LayerMesh | undefined {
@@ -450,7 +651,14 @@ export class ModelView {
   private paintOutline(b: BlockLayout, upload = true): void {
     const attr = this.outlines.geometry.getAttribute('color') as Float32BufferAttribute;
     const colors = this.ctx.colors;
-    const hex = b.id === this.focusId ? colors.focus : this.layers.has(b.id) ? colors.outline : colors.ghost;
+    const hex =
+      b.id === this.focusId
+        ? colors.focus
+        : b.group
+          ? colors.group
+          : this.layers.has(b.id)
+            ? colors.outline
+            : colors.ghost;
     const col = new Color(hex);
     const arr = attr.array as Float32Array;
     for (let j = 0; j < 24; j++) arr.set([col.r, col.g, col.b], (b.index * 24 + j) * 3);
@@ -460,52 +668,69 @@ export class ModelView {
     }
   }
 
-  /** Graph edges: short links between neighbours, arcs over the row for skips, straight across rows. */
+  /**
+   * Graph edges: from a block's right face to the next one's left face (across lanes where branches fork and
+   * merge, down to the next row's start at a row break). Edges an arc already draws are left out.
+   */
   private buildEdges(): LineSegments {
-    const { blocks, image } = this.layout;
+    const { blocks, image, arcs } = this.layout;
+    const covered = new Set(arcs.filter((a) => !a.via.length).map((a) => `${a.from}>${a.to}`));
     const pts: number[] = [];
-    const at = (i: number): { x: number; y: number; w: number; h: number; row: number; dir: number } =>
-      i < 0
-        ? { x: image.x, y: image.y, w: image.width, h: image.height, row: 0, dir: 1 }
-        : {
-            x: blocks[i].x,
-            y: blocks[i].y,
-            w: blocks[i].width,
-            h: blocks[i].height,
-            row: blocks[i].row,
-            dir: blocks[i].direction,
-          };
     const z = -0.5; // just behind the front tiles, so a link never covers a feature map
     for (const [s, t] of this.layout.edges) {
-      const a = at(s);
-      const b = at(t);
-      if (a.row === b.row && t === s + 1) {
-        pts.push(a.x + (a.dir * a.w) / 2, a.y, z, b.x - (b.dir * b.w) / 2, b.y, z);
-      } else if (a.row === b.row) {
-        const p0 = [a.x, a.y + a.h / 2];
-        const p2 = [b.x, b.y + b.h / 2];
-        const lift = Math.min(this.layout.rowGap * 0.8, 0.15 * Math.abs(p2[0] - p0[0]) + 4);
-        const p1 = [(p0[0] + p2[0]) / 2, Math.max(p0[1], p2[1]) + 2 * lift];
-        const seg = 12;
-        for (let k = 0; k < seg; k++) {
-          for (const u of [k / seg, (k + 1) / seg]) {
-            const v = 1 - u;
-            pts.push(
-              v * v * p0[0] + 2 * v * u * p1[0] + u * u * p2[0],
-              v * v * p0[1] + 2 * v * u * p1[1] + u * u * p2[1],
-              z,
-            );
-          }
-        }
-      } else {
-        pts.push(a.x, a.y - a.h / 2, z, b.x, b.y + b.h / 2, z);
-      }
+      if (covered.has(`${s}>${t}`)) continue;
+      const a =
+        s < 0 ? { x: image.x, y: image.y, w: image.width } : { x: blocks[s].x, y: blocks[s].y, w: blocks[s].width };
+      const b = blocks[t];
+      pts.push(a.x + a.w / 2, a.y, z, b.x - b.width / 2, b.y, z);
     }
     const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
     geometry.setAttribute('position', new Float32BufferAttribute(new Float32Array(pts), 3));
+    geometry.setAttribute('color', new Float32BufferAttribute(this.solid(pts.length / 3, this.ctx.colors.edge), 3));
     const lines = new LineSegments(geometry, this.edgeMaterial);
     lines.name = 'edges';
     lines.frustumCulled = false;
+    return lines;
+  }
+
+  /** `n` vertex colours of one hex colour (every line material shares one vertex-colour program). */
+  private solid(n: number, hex: string): Float32Array {
+    const c = new Color(hex);
+    const out = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) out.set([c.r, c.g, c.b], i * 3);
+    return out;
+  }
+
+  /** Every skip arc and concatenation connector, in one mesh (one draw call). */
+  private buildRibbons(): Mesh {
+    const c = this.ctx.colors;
+    const lin = (hex: string): [number, number, number] => {
+      const col = new Color(hex);
+      return [col.r, col.g, col.b];
+    };
+    const arrays = ribbonArrays(this.layout, { skip: lin(c.skip), concat: lin(c.concat) });
+    this.connectorCount = arrays.count;
+    const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
+    geometry.setAttribute('position', new Float32BufferAttribute(arrays.positions, 3));
+    geometry.setAttribute('color', new Float32BufferAttribute(arrays.colors, 3));
+    geometry.setIndex(new BufferAttribute(arrays.indices, 1));
+    const mesh = new Mesh(geometry, this.ribbonMaterial);
+    mesh.name = 'connectors';
+    mesh.frustumCulled = false;
+    mesh.visible = arrays.indices.length > 0;
+    return mesh;
+  }
+
+  /** Every collapsed block's wiring diagram, in one LineSegments (one draw call). */
+  private buildDiagrams(): LineSegments {
+    const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
+    const pos = diagramSegments(this.layout.blocks);
+    geometry.setAttribute('position', new Float32BufferAttribute(pos, 3));
+    geometry.setAttribute('color', new Float32BufferAttribute(this.solid(pos.length / 3, this.ctx.colors.group), 3));
+    const lines = new LineSegments(geometry, this.diagramMaterial);
+    lines.name = 'diagrams';
+    lines.frustumCulled = false;
+    lines.visible = pos.length > 0;
     return lines;
   }
 
@@ -516,6 +741,7 @@ export class ModelView {
     this.group.removeFromParent();
     this.group.clear();
     this.layers.clear();
+    this.frames.clear();
     this.ledger.releaseAll();
   }
 }

@@ -60,6 +60,17 @@ export function pickBlock(origin: Vec3, dir: Vec3, block: BlockLayout, tiles?: A
   const topY = block.y + block.height / 2;
   const enter = rayBox(origin, dir, [left, block.y - block.height / 2, -block.depth], [left + block.width, topY, 0]);
   if (enter === null || Math.abs(dir[2]) < 1e-12) return null;
+  if (block.vector) {
+    // A vector's strip lies at z = 0 and shows value c at u ∈ [c, c + 1) · width / N.
+    const t = -origin[2] / dir[2];
+    if (t < 0) return null;
+    const u = origin[0] + t * dir[0] - left;
+    const v = topY - (origin[1] + t * dir[1]);
+    if (u < 0 || u > block.width || v < 0 || v > block.height) return null;
+    const n = block.shape[2];
+    const channel = Math.min(n - 1, Math.max(0, Math.floor((u / block.width) * n)));
+    return { layerId: block.id, channel, y: 0, x: 0, distance: t, tile: 0 };
+  }
   const channels = tileChannels(block.shape[2], block.tiles);
   const n = channels.length;
   const count = tiles ? tiles.length : n;

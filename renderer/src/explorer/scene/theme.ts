@@ -18,6 +18,12 @@ export interface SceneColors {
   padding: string;
   text: string;
   muted: string;
+  /** Residual skip arcs. */
+  skip: string;
+  /** Concatenation connectors (DenseNet's stack of earlier maps). */
+  concat: string;
+  /** A collapsed block's frame and wiring diagram. */
+  group: string;
 }
 
 export const THEMES: Readonly<Record<Theme, SceneColors>> = {
@@ -31,6 +37,9 @@ export const THEMES: Readonly<Record<Theme, SceneColors>> = {
     padding: '#8e44ad',
     text: '#1b1f24',
     muted: '#5b6472',
+    skip: '#d6336c',
+    concat: '#0c8599',
+    group: '#7048e8',
   },
   dark: {
     background: '#111418',
@@ -42,6 +51,9 @@ export const THEMES: Readonly<Record<Theme, SceneColors>> = {
     padding: '#d291ff',
     text: '#e6e9ee',
     muted: '#98a2b3',
+    skip: '#f06595',
+    concat: '#3bc9db',
+    group: '#9775fa',
   },
 };
 
