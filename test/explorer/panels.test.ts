@@ -24,8 +24,9 @@ describe('panels', () => {
     const w = mount(StatusBar);
     const text = w.get('[data-testid="status"]').text();
     expect(text).toContain('Tiny CNN');
-    expect(text).toContain('backend: wasm');
-    expect(text).toContain('forced by the test');
+    // The backend in plain words; the engine's reason is the detail on hover.
+    expect(text).toContain('Running on the CPU (WebAssembly)');
+    expect(w.get('[data-testid="backend"]').attributes('title')).toContain('forced by the test');
     expect(text).toContain('last pass 6 ms');
     expect(text).toContain('layers 2/2');
   });

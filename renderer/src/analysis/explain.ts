@@ -407,11 +407,18 @@ export function explainLayer(analysis: ModelAnalysis, layerId: string): Explanat
     case 'pool': {
       const size = outputSize(layer, windowView(layer, byId));
       if (size) out.push(size);
+      const op = poolOperation(layer);
       out.push({
         title: 'Parameters',
-        formula: 'none — pooling takes the max or mean of each window',
+        formula:
+          op === 'max'
+            ? 'none — max pooling keeps the largest value of each window'
+            : op === 'average'
+              ? 'none — average pooling takes the mean of each window'
+              : 'none — pooling combines each window by a fixed rule',
         substituted: `${layer.geometry?.kernel.join('×')} window, stride ${layer.geometry?.stride.join('×')}`,
         result: '0',
+        note: 'Each channel is pooled on its own: the channel count does not change.',
       });
       const rf = receptiveField(layer, windowView(layer, byId));
       if (rf) out.push(rf);
@@ -424,7 +431,7 @@ export function explainLayer(analysis: ModelAnalysis, layerId: string): Explanat
           formula: 'H × W × C → C',
           substituted: `${inShape[0]} × ${inShape[1]} × ${inShape[2]} → ${inShape[2]}`,
           result: shapeText(layer.outputShape),
-          note: `Each channel is reduced over all ${fmt(inShape[0] * inShape[1])} positions; from here on units have no spatial field.`,
+          note: `Each channel is ${poolOperation(layer) === 'max' ? 'reduced to its maximum' : poolOperation(layer) === 'average' ? 'averaged' : 'reduced'} over all ${fmt(inShape[0] * inShape[1])} positions; from here on units have no spatial field.`,
         });
       }
       break;
@@ -451,6 +458,8 @@ export function explainLayer(analysis: ModelAnalysis, layerId: string): Explanat
         substituted: `${chans.join(' + ')} = ${chans.reduce((a, b) => a + b, 0)}`,
         result: shapeText(layer.outputShape),
       });
+      const module = inceptionModule(analysis, layer.id);
+      if (module) out.push(...inceptionExplanations(module));
       const rf = receptiveField(layer, null);
       if (rf) out.push(rf);
       break;
@@ -467,6 +476,7 @@ export function explainLayer(analysis: ModelAnalysis, layerId: string): Explanat
           .map((i) => shapeText(byId.get(i)?.outputShape ?? []))
           .join(layer.kind === 'add' ? ' + ' : ' ⊙ '),
         result: shapeText(layer.outputShape),
+        ...residualNote(analysis, layer.id),
       });
       const rf = receptiveField(layer, null);
       if (rf) out.push(rf);
@@ -515,6 +525,304 @@ export function explainLayer(analysis: ModelAnalysis, layerId: string): Explanat
           result: 'output shape unknown',
         });
       }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ pools, merges, Inception modules
+
+/**
+ * How a pooling layer combines its window, from its source class: Keras (MaxPooling2D, AveragePooling2D,
+ * GlobalAveragePooling2D, AvgPool2D), ONNX (MaxPool, AveragePool, GlobalAveragePool, ReduceMean), TF graph ops
+ * (MaxPool, AvgPool, Mean, Max) and the zoo (Keras names) all say it. Null for other layers, or a class that does
+ * not say.
+ */
+export function poolOperation(layer: LayerAnalysis): 'max' | 'average' | null {
+  if (layer.kind !== 'pool' && layer.kind !== 'globalpool') return null;
+  if (/max/i.test(layer.className)) return 'max';
+  if (/av(era)?g|mean/i.test(layer.className)) return 'average';
+  return null;
+}
+
+/**
+ * One line saying exactly what a pooling layer does: "max pooling · 3×3 window · stride 2 · padding 'same' (0 top,
+ * 1 bottom, 0 left, 1 right)" or "global average pooling over 7×7 positions". Null for other layers.
+ */
+export function poolSummary(analysis: ModelAnalysis, layerId: string): string | null {
+  const byId = index(analysis);
+  const layer = byId.get(layerId);
+  if (!layer) return null;
+  const op = poolOperation(layer);
+  const name = op === 'max' ? 'max pooling' : op === 'average' ? 'average pooling' : `pooling (${layer.className})`;
+  if (layer.kind === 'globalpool') {
+    const inShape = layer.inputs.length ? byId.get(layer.inputs[0])?.outputShape : undefined;
+    const over =
+      inShape && inShape.length === 3 ? ` over all ${inShape[0]}×${inShape[1]} positions of each channel` : '';
+    return `global ${name}${over}`;
+  }
+  if (layer.kind !== 'pool' || !layer.geometry) return null;
+  const g = layer.geometry;
+  const [t, b, l, r] = g.pad;
+  const pad =
+    t + b + l + r === 0
+      ? 'no padding'
+      : `padding ${g.padding === 'explicit' ? '' : `'${g.padding}' `}(${t} top, ${b} bottom, ${l} left, ${r} right)`;
+  return `${name} · ${g.kernel.join('×')} window · stride ${g.stride.join('×')} · ${pad}`;
+}
+
+/** One input of a merge layer (add, concatenation, multiply…), in the merge's own order. */
+export interface MergeInput {
+  id: string;
+  name: string;
+  /** Channels (the last axis) this input brings; null when its shape is unknown. */
+  channels: number | null;
+  /** For a residual add: which input is the skip connection and which the residual branch. */
+  role?: 'identity shortcut' | 'projection shortcut' | 'residual branch';
+}
+
+/** What a merge layer does with which layers. */
+export interface MergeFacts {
+  /** "adds", "concatenates", "multiplies", "averages", "subtracts (first − second)", … */
+  verb: string;
+  inputs: MergeInput[];
+}
+
+/** Distance (in layers) from `id` to each of its ancestors, `id` itself at 0. */
+function ancestorDistances(byId: Map<string, LayerAnalysis>, id: string): Map<string, number> {
+  const dist = new Map<string, number>([[id, 0]]);
+  const queue = [id];
+  while (queue.length) {
+    const cur = queue.shift() as string;
+    const d = dist.get(cur) as number;
+    for (const i of byId.get(cur)?.inputs ?? []) {
+      if (dist.has(i)) continue;
+      dist.set(i, d + 1);
+      queue.push(i);
+    }
+  }
+  return dist;
+}
+
+/** The verb of a merge layer, from its kind and source class (the analysis maps Subtract, Maximum… to 'add'). */
+function mergeVerb(layer: LayerAnalysis): string {
+  if (layer.kind === 'concat') return 'concatenates';
+  if (layer.kind === 'multiply') return 'multiplies';
+  const c = layer.className;
+  if (/sub/i.test(c)) return 'subtracts (first − second)';
+  if (/average|mean/i.test(c)) return 'averages';
+  if (/max/i.test(c)) return 'takes the element-wise maximum of';
+  if (/min/i.test(c)) return 'takes the element-wise minimum of';
+  return 'adds';
+}
+
+/**
+ * The layers a merge layer (add, concatenation, multiply…) combines, in its own order, with the channels each
+ * brings. For a two-input add the skip connection is told from the residual branch: an input that is an ancestor
+ * of the other is the identity shortcut; otherwise the one with the shorter path from their nearest common
+ * ancestor is the shortcut (a projection when a conv sits on it, as in ResNet's first block of a stage).
+ * Null for a layer that is not a merge.
+ */
+export function mergeInputs(analysis: ModelAnalysis, layerId: string): MergeFacts | null {
+  const byId = index(analysis);
+  const layer = byId.get(layerId);
+  if (!layer || !['add', 'concat', 'multiply'].includes(layer.kind) || layer.inputs.length < 2) return null;
+  const inputs: MergeInput[] = layer.inputs.map((id) => {
+    const l = byId.get(id);
+    const c = l?.outputShape.at(-1);
+    return { id, name: l?.name ?? id, channels: typeof c === 'number' ? c : null };
+  });
+  if (layer.kind === 'add' && mergeVerb(layer) === 'adds' && inputs.length === 2) {
+    const [a, b] = layer.inputs;
+    const da = ancestorDistances(byId, a);
+    const db = ancestorDistances(byId, b);
+    let shortcut = -1;
+    let projection = false;
+    if (db.has(a) && !da.has(b)) shortcut = 0;
+    else if (da.has(b) && !db.has(a)) shortcut = 1;
+    else {
+      // The nearest common ancestor: the block's input both paths start from.
+      let best: string | null = null;
+      for (const [id, d] of da) {
+        const e = db.get(id);
+        if (e !== undefined && (best === null || d + e < (da.get(best) as number) + (db.get(best) as number)))
+          best = id;
+      }
+      if (best !== null) {
+        const la = da.get(best) as number;
+        const lb = db.get(best) as number;
+        if (la !== lb) {
+          shortcut = la < lb ? 0 : 1;
+          const s = upstream(byId, layer.inputs[shortcut], PASS_THROUGH);
+          projection = !!s && s.id !== best && ['conv', 'depthwise', 'separable'].includes(s.kind);
+        }
+      }
+    }
+    if (shortcut >= 0) {
+      inputs[shortcut].role = projection ? 'projection shortcut' : 'identity shortcut';
+      inputs[1 - shortcut].role = 'residual branch';
+    }
+  }
+  return { verb: mergeVerb(layer), inputs };
+}
+
+/** For a residual add: which input is F(x) and which the shortcut x, in the lecture's words, as a note. */
+function residualNote(analysis: ModelAnalysis, layerId: string): { note?: string } {
+  const merge = mergeInputs(analysis, layerId);
+  const shortcut = merge?.inputs.find((i) => i.role === 'identity shortcut' || i.role === 'projection shortcut');
+  const branch = merge?.inputs.find((i) => i.role === 'residual branch');
+  if (!shortcut || !branch) return {};
+  const how =
+    shortcut.role === 'projection shortcut'
+      ? `the shortcut x through a 1×1 projection conv ("${shortcut.name}"), because the block changes the channels or the resolution`
+      : `the shortcut: the block's input x itself ("${shortcut.name}")`;
+  return {
+    note: `A residual connection: "${branch.name}" ends the residual branch F(x), and ${how}; the block outputs F(x) + x.`,
+  };
+}
+
+/** One parallel branch of an Inception module. */
+export interface InceptionBranch {
+  /** The layer that ends the branch (the concatenation's input). */
+  id: string;
+  name: string;
+  /** Channels the branch contributes. */
+  channels: number;
+  /** Its windowed layers in order: "1×1", "1×1 → 3×3", "3×3 max pool → 1×1"; parallel parts joined by " ‖ ". */
+  path: string;
+  /** 1×1 convs of the branch right before a larger conv, with the channels the 1×1 reads. */
+  reductions: { reduce: LayerAnalysis; conv: LayerAnalysis; cin: number }[];
+}
+
+/** An Inception module: parallel branches from one layer, concatenated. */
+export interface InceptionModule {
+  concat: LayerAnalysis;
+  /** The layer every branch starts from. */
+  source: LayerAnalysis;
+  branches: InceptionBranch[];
+}
+
+const WINDOWED = new Set(['conv', 'depthwise', 'separable', 'pool']);
+
+/**
+ * Recognises an Inception module at a concatenation: two or more inputs, none an ancestor of another, whose
+ * branches start from one common layer and share no layer in between (GoogLeNet's 1×1 / 3×3 / 5×5 / pool
+ * branches; Inception-v3's mixed blocks). A DenseNet concatenation (one input is an ancestor of the other) is
+ * not one. Null otherwise.
+ */
+export function inceptionModule(analysis: ModelAnalysis, layerId: string): InceptionModule | null {
+  const byId = index(analysis);
+  const concat = byId.get(layerId);
+  if (!concat || concat.kind !== 'concat' || concat.inputs.length < 2) return null;
+  const dists = concat.inputs.map((i) => ancestorDistances(byId, i));
+  for (let i = 0; i < dists.length; i++) {
+    for (let j = 0; j < dists.length; j++) if (i !== j && dists[j].has(concat.inputs[i])) return null;
+  }
+  // The nearest layer that every branch descends from.
+  let source: string | null = null;
+  let best = Infinity;
+  for (const [id] of dists[0]) {
+    if (!dists.every((d) => d.has(id))) continue;
+    const total = dists.reduce((a, d) => a + (d.get(id) as number), 0);
+    if (total < best) {
+      best = total;
+      source = id;
+    }
+  }
+  if (source === null) return null;
+  const sourceAncestors = ancestorDistances(byId, source);
+  const order = new Map(analysis.layers.map((l, i) => [l.id, i]));
+  const owner = new Map<string, number>();
+  const members: LayerAnalysis[][] = [];
+  for (let b = 0; b < dists.length; b++) {
+    const own: LayerAnalysis[] = [];
+    for (const [id] of dists[b]) {
+      if (sourceAncestors.has(id)) continue;
+      if (owner.has(id)) return null; // branches that share a layer are not parallel
+      owner.set(id, b);
+      const l = byId.get(id);
+      if (l) own.push(l);
+    }
+    own.sort((x, y) => (order.get(x.id) as number) - (order.get(y.id) as number));
+    members.push(own);
+  }
+  const src = byId.get(source);
+  if (!src) return null;
+  const branches = concat.inputs.map((id, b): InceptionBranch => {
+    const end = byId.get(id);
+    const steps = members[b].filter((l) => WINDOWED.has(l.kind) && l.geometry);
+    let path = '';
+    steps.forEach((l, k) => {
+      const g = l.geometry as NonNullable<LayerAnalysis['geometry']>;
+      const what =
+        l.kind === 'pool'
+          ? `${g.kernel.join('×')} ${poolOperation(l) === 'average' ? 'avg' : poolOperation(l) === 'max' ? 'max' : ''} pool`.replace(
+              /\s+/g,
+              ' ',
+            )
+          : `${g.kernel.join('×')}${l.kind === 'depthwise' ? ' depthwise' : l.kind === 'separable' ? ' separable' : ''}${g.stride[0] > 1 || g.stride[1] > 1 ? `/${g.stride[0]}` : ''}`;
+      if (k === 0) path = what;
+      else {
+        // A step that does not descend from the one before runs beside it (Inception-v3's 1×3 ‖ 3×1 split).
+        const follows = ancestorDistances(byId, l.id).has(steps[k - 1].id);
+        path += `${follows ? ' → ' : ' ‖ '}${what}`;
+      }
+    });
+    const reductions: InceptionBranch['reductions'] = [];
+    for (const l of steps) {
+      if (l.kind !== 'conv' || !l.geometry || l.geometry.kernel[0] !== 1 || l.geometry.kernel[1] !== 1) continue;
+      if (l.geometry.groups !== 1) continue;
+      const next = steps.find(
+        (m) =>
+          m.kind === 'conv' &&
+          m.geometry &&
+          m.geometry.groups === 1 &&
+          m.geometry.kernel[0] * m.geometry.kernel[1] > 1 &&
+          upstream(byId, m.inputs[0], PASS_THROUGH)?.id === l.id,
+      );
+      const cin = byId.get(l.inputs[0])?.outputShape.at(-1);
+      if (next && typeof cin === 'number') reductions.push({ reduce: l, conv: next, cin });
+    }
+    const c = end?.outputShape.at(-1);
+    return { id, name: end?.name ?? id, channels: typeof c === 'number' ? c : 0, path: path || 'identity', reductions };
+  });
+  return { concat, source: src, branches };
+}
+
+function inceptionExplanations(m: InceptionModule): Explanation[] {
+  const out: Explanation[] = [];
+  const widths = m.branches.map((b) => b.channels);
+  const total = widths.reduce((a, b) => a + b, 0);
+  out.push({
+    title: 'Inception module: branch widths',
+    formula: 'C_out = C_branch1 + C_branch2 + … (each branch sees the same input; outputs share H × W)',
+    substituted: m.branches.map((b) => `${b.path}: ${b.channels}`).join(' + ') + ` = ${total}`,
+    result: `${m.branches.length} branches: ${widths.join(', ')} channels`,
+    note: `Every branch starts from "${m.source.name}" (${shapeText(m.source.outputShape)}) and they run in parallel; their outputs are stacked along the channels.`,
+  });
+  const pairs = m.branches.flatMap((b) => b.reductions);
+  if (pairs.length) {
+    let withB = 0;
+    let direct = 0;
+    const parts: string[] = [];
+    for (const { reduce, conv, cin } of pairs) {
+      const [kh, kw] = conv.geometry?.kernel ?? [3, 3];
+      const cmid = reduce.outputShape.at(-1) ?? 0;
+      const cout = conv.outputShape.at(-1) ?? 0;
+      withB += cin * cmid + kh * kw * cmid * cout;
+      direct += kh * kw * cin * cout;
+      parts.push(`1·1·${cin}·${cmid} + ${kh}·${kw}·${cmid}·${cout} vs ${kh}·${kw}·${cin}·${cout}`);
+    }
+    const saved = direct - withB;
+    out.push({
+      title: '1×1 reductions in this module',
+      formula: 'Σ (1·1·C_in·C_mid + K·K·C_mid·C_out)  vs  Σ K·K·C_in·C_out',
+      substituted: parts.join('; '),
+      result:
+        saved > 0
+          ? `${fmt(withB)} weights instead of ${fmt(direct)}: saves ${fmt(saved)} (${pct(saved, direct)}); ${(direct / withB).toFixed(1)}× fewer`
+          : `${fmt(withB)} weights against ${fmt(direct)} for direct convs: the 1×1 layers do not reduce here`,
+      note: `Each 1×1 conv squeezes the channels before its branch's larger conv (the module's input "${m.source.name}" has ${m.source.outputShape.at(-1) ?? '?'}); the same ratio holds for the multiply-adds at every position.`,
+    });
   }
   return out;
 }

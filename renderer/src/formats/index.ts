@@ -4,18 +4,31 @@
  * (tfjs graph models are TensorFlow op graphs, run by tfjs-converter's executor: the engine takes those itself.)
  */
 import { InputError } from '../engine/image-header';
+import { architectureEditFormat } from './architecture-edit';
 import { kerasH5Format } from './keras-h5';
 import { kerasV3Format } from './keras-v3';
 import { findLabels } from './labels';
 import { onnxFormat } from './onnx';
+import { pytorchFormat } from './pytorch';
 import { describeBytes } from './sniff';
 import { tfjsLayersFormat } from './tfjs-layers';
 import type { ModelFile, ModelFormat, OpenedModel } from './types';
 
 export type { ModelFile, ModelFormat, OpenedModel, PreprocessHint } from './types';
 
-/** Most specific signature first: zip (.keras), HDF5, tfjs model.json (text), then ONNX (protobuf has no magic). */
-export const FORMATS: readonly ModelFormat[] = [kerasV3Format, kerasH5Format, tfjsLayersFormat, onnxFormat];
+/**
+ * Most specific signature first: a PyTorch file (a zip with a `data.pkl` record, or the legacy pickle's magic
+ * number — never a .keras archive, whose zip names config.json), zip (.keras), HDF5, tfjs model.json (text), then
+ * ONNX (protobuf has no magic).
+ */
+export const FORMATS: readonly ModelFormat[] = [
+  pytorchFormat,
+  architectureEditFormat,
+  kerasV3Format,
+  kerasH5Format,
+  tfjsLayersFormat,
+  onnxFormat,
+];
 
 /** The format whose `match` accepts these files, or null. A `match` that throws counts as no. */
 export function detectFormat(files: ModelFile[]): ModelFormat | null {
@@ -31,7 +44,9 @@ export function detectFormat(files: ModelFile[]): ModelFormat | null {
 
 /** The message for files no format opens: what each file looks like instead. */
 export function describeUnopenable(files: ModelFile[], name: string): string {
-  const known = 'Keras .h5 / .keras, ONNX .onnx, a tfjs model.json folder or a Teachable Machine export';
+  const known =
+    'Keras .h5 / .keras, ONNX .onnx, a PyTorch .pth state dict of a torchvision model, a tfjs model.json folder ' +
+    'or a Teachable Machine export';
   if (files.length === 0) return `${name}: no files`;
   if (files.length === 1) {
     const f = files[0];
