@@ -1,0 +1,521 @@
+/**
+ * One unit of a conv, depthwise or dense layer, taken apart: the kernel that produced its channel, the bias, the
+ * input patch it reads (padding marked), the element-wise products, their sum, and the stages that follow (the
+ * conv's fused activation, then a BatchNorm / scale / activation node right after it, each as its own stage). The
+ * numbers come from the same IR runner pass the engine streams, and every stage carries the engine's own value at
+ * that unit so the UI (and the tests) can show they agree.
+ *
+ * Layouts: everything per input channel is channel-major (slice s is `values[s·rows·cols … (s+1)·rows·cols)`, each
+ * slice row-major), so kernel slices, patch slices and products line up index for index. A dense unit is one slice
+ * of 1 × N (its weight column and the input vector).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Pair } from '../analysis/types';
+import type { ConvNode, DenseNode, DepthwiseNode, GraphNode, ModelGraph, TensorData } from '../zoo/graph';
+import { InputError } from './image-header';
+import type { IRRunner } from './ir-runner';
+
+/** Which unit: a layer, an output channel and (for spatial outputs) a position. */
+export interface UnitRef {
+  layer: string;
+  channel: number;
+  /** Row and column of the unit; ignored for a dense layer over a vector. */
+  y?: number;
+  x?: number;
+}
+
+/** One input channel's kernel slice. */
+export interface KernelSlice {
+  /** The input channel it reads (index into the input layer's channels); -1 for a dense layer's whole vector. */
+  inputChannel: number;
+  /** rows × cols weights, row-major. */
+  weights: Float32Array;
+  /** L2 norm of the slice (for sorting). */
+  norm: number;
+}
+
+/** How a patch cell relates to the image: inside, in the layer's own padding, or in a ZeroPadding2D border. */
+export const CELL_INSIDE = 0;
+export const CELL_PAD = 1;
+export const CELL_ZEROPAD = 2;
+
+/** The input patch a unit reads, with the products of its taps. */
+export interface UnitPatch {
+  /** The layer the patch is read from (the unit layer's input). */
+  layer: string;
+  rows: number;
+  cols: number;
+  /** Input channels, in slice order. */
+  channels: number[];
+  /** Input coordinates of tap (0, 0) and the step between taps (the dilation); may start in the padding. */
+  top: number;
+  left: number;
+  step: Pair;
+  /** slices × rows × cols input values (0 in padding). */
+  values: Float32Array;
+  /** rows × cols: CELL_INSIDE, CELL_PAD (the conv's own 'same' / explicit padding) or CELL_ZEROPAD. */
+  cells: Uint8Array;
+  /** Element-wise products kernel × input, same layout as `values`. */
+  products: Float32Array;
+}
+
+/** One stage of the value's computation, in order; the last one is the unit's final value. */
+export interface UnitStage {
+  /** The graph node whose output this stage's value is. */
+  layer: string;
+  kind: 'sum' | 'bias' | 'activation' | 'bn' | 'scale';
+  /** The step as a formula with the numbers, e.g. `relu6(7.31) = 6`. */
+  label: string;
+  /** This module's value, computed from the patch and the weights (float64 accumulation of float32 products). */
+  value: number;
+  /** The engine's value for this unit in that layer's output (null for intermediate stages a fused layer hides). */
+  engine: number | null;
+}
+
+/** Everything the kernel view and the step-through show for one unit. */
+export interface UnitInspection {
+  layer: string;
+  op: 'conv' | 'depthwise' | 'dense';
+  channel: number;
+  y: number;
+  x: number;
+  kernelSize: Pair;
+  strides: Pair;
+  dilation: Pair;
+  /** The padding the runner applies, resolved to pixels [top, bottom, left, right]. */
+  pad: [number, number, number, number];
+  kernels: KernelSlice[];
+  /**
+   * For a layer reading the 3-channel model input: the K×K×3 kernel as an RGBA image (row-major, 4 bytes a
+   * pixel), each component mapped 128 + 127·w / max|w| (zero is mid-grey, the scale symmetric).
+   */
+  rgb: { width: number; height: number; data: Uint8ClampedArray } | null;
+  bias: number;
+  patch: UnitPatch;
+  stages: UnitStage[];
+  /** The final value (the last stage's). */
+  value: number;
+}
+
+/** What the inspector needs: the graph, its weights by node (a WeightStore or a lazy lookup), and the runner. */
+export interface InspectContext {
+  graph: ModelGraph;
+  weights: { get(layer: string): TensorData[] | undefined };
+  runner: IRRunner;
+}
+
+type Pads = [number, number, number, number];
+
+/** TF's 'same' rule on one axis: output ceil(I / S), the odd pixel at the end. */
+function samePad(size: number, k: number, s: number, d: number): [number, number] {
+  const out = Math.ceil(size / s);
+  const total = Math.max((out - 1) * s + (k - 1) * d + 1 - size, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+/** The padding the IR runner applies to a conv-like node on an H × W input, in pixels. */
+export function resolvePadding(node: ConvNode | DepthwiseNode, H: number, W: number): Pads {
+  if (Array.isArray(node.padding)) return [...node.padding];
+  if (node.padding === 'valid') return [0, 0, 0, 0];
+  const [t, b] = samePad(H, node.kernel[0], node.strides[0], node.dilation[0]);
+  const [l, r] = samePad(W, node.kernel[1], node.strides[1], node.dilation[1]);
+  return [t, b, l, r];
+}
+
+const erf = (x: number): number => {
+  // Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), enough to label a GELU step.
+  const s = Math.sign(x);
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+};
+
+/** A scalar activation, the same functions the runner applies (softmax and prelu are handled by the caller). */
+function scalarActivation(fn: string, v: number, p: { alpha?: number; beta?: number; min?: number; max?: number }) {
+  const sig = (z: number) => 1 / (1 + Math.exp(-z));
+  switch (fn) {
+    case 'linear':
+      return v;
+    case 'relu': {
+      let y = v > 0 ? v : (p.alpha ?? 0) * v;
+      if (p.max !== undefined && Number.isFinite(p.max)) y = Math.min(y, p.max);
+      return y;
+    }
+    case 'relu6':
+      return Math.min(Math.max(v, 0), 6);
+    case 'leaky_relu':
+      return v > 0 ? v : (p.alpha ?? 0.3) * v;
+    case 'elu':
+      return v > 0 ? v : (p.alpha ?? 1) * (Math.exp(v) - 1);
+    case 'selu':
+      return 1.0507009873554805 * (v > 0 ? v : 1.6732632423543772 * (Math.exp(v) - 1));
+    case 'sigmoid':
+      return sig(v);
+    case 'hard_sigmoid':
+      return Math.min(Math.max(v * (p.alpha ?? 0.2) + (p.beta ?? 0.5), 0), 1);
+    case 'hard_swish':
+      return (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+    case 'swish':
+      return v * sig(v);
+    case 'tanh':
+      return Math.tanh(v);
+    case 'softplus':
+      return Math.log1p(Math.exp(-Math.abs(v))) + Math.max(v, 0);
+    case 'softsign':
+      return v / (Math.abs(v) + 1);
+    case 'gelu':
+      return 0.5 * v * (1 + erf(v / Math.SQRT2));
+    case 'mish':
+      return v * Math.tanh(Math.log1p(Math.exp(-Math.abs(v))) + Math.max(v, 0));
+    case 'exponential':
+      return Math.exp(v);
+    case 'clip':
+      return Math.min(Math.max(v, p.min ?? -Infinity), p.max ?? Infinity);
+    default:
+      throw new Error(`activation "${fn}" has no scalar form`);
+  }
+}
+
+/** Reads a small tensor back and disposes it. */
+async function take(t: tf.Tensor): Promise<Float32Array> {
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
+}
+
+const num = (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4));
+
+function l2(a: Float32Array): number {
+  let s = 0;
+  for (const v of a) s += v * v;
+  return Math.sqrt(s);
+}
+
+/** The nodes consuming `name`, in graph order. */
+const consumersOf = (graph: ModelGraph, name: string) => graph.nodes.filter((n) => n.inputs.includes(name));
+
+/**
+ * Takes one unit apart on `input` (the preprocessed image, [1, H, W, C]): kernel, bias, patch, products, sum and
+ * the stages up to the final value. Async because it reads tensors back with `data()`; one forward pass to the
+ * last stage's layer. Throws InputError for a layer that is not a conv / depthwise / dense node or a unit outside it.
+ */
+export async function inspectUnit(ctx: InspectContext, input: tf.Tensor, ref: UnitRef): Promise<UnitInspection> {
+  const { graph } = ctx;
+  const where = graph.source ?? graph.name;
+  const node = graph.nodes.find((n) => n.name === ref.layer);
+  if (!node) throw new InputError(`${where}: no layer "${ref.layer}"`, graph.source);
+  if (node.op !== 'conv' && node.op !== 'depthwise' && node.op !== 'dense') {
+    throw new InputError(
+      `${where}: layer "${node.name}" is a ${node.op} layer; only conv, depthwise and dense units can be stepped through`,
+      graph.source,
+    );
+  }
+  const w = ctx.weights.get(node.name) ?? [];
+  const kernelData = w[0];
+  if (!kernelData) throw new InputError(`${where}: layer "${node.name}" has no weights`, graph.source);
+  const biasData = node.useBias ? w[1] : undefined;
+
+  // The stages after the layer: BN / scale / element-wise activation nodes, each the only consumer of the one before.
+  const follow: GraphNode[] = [];
+  for (let prev: string = node.name; ;) {
+    const next = consumersOf(graph, prev);
+    if (next.length !== 1) break;
+    const n = next[0];
+    const elementwise = n.op === 'activation' && n.fn !== 'softmax';
+    if (n.inputs.length !== 1 || !(n.op === 'bn' || n.op === 'scale' || elementwise)) break;
+    follow.push(n);
+    prev = n.name;
+  }
+
+  const inName = node.inputs[0];
+  const names = [inName, node.name, ...follow.map((n) => n.name)];
+  const outs = tf.tidy(() => {
+    const m = ctx.runner.forwardSync(input, names);
+    return names.map((n) => m.get(n)!);
+  });
+  try {
+    const xin = outs[0];
+    const yout = outs[1];
+    const outShape = yout.shape;
+    const C = outShape[outShape.length - 1];
+    const spatial = outShape.length === 4;
+    const y = spatial ? (ref.y ?? 0) : 0;
+    const x = spatial ? (ref.x ?? 0) : 0;
+    if (!Number.isInteger(ref.channel) || ref.channel < 0 || ref.channel >= C) {
+      throw new InputError(`${where}: layer "${node.name}" has ${C} channels; channel ${ref.channel} does not exist`);
+    }
+    if (spatial && (!(y >= 0 && y < outShape[1]) || !(x >= 0 && x < outShape[2]) || !Number.isInteger(y + x))) {
+      throw new InputError(
+        `${where}: layer "${node.name}" is ${outShape[1]}×${outShape[2]}; unit (${ref.y}, ${ref.x}) is outside it`,
+      );
+    }
+    const c = ref.channel;
+    const kern = kernelData.data;
+    const bias = biasData ? biasData.data[c] : 0;
+
+    let kernels: KernelSlice[];
+    let patch: UnitPatch;
+    let kernelSize: Pair = [1, 1];
+    let strides: Pair = [1, 1];
+    let dilation: Pair = [1, 1];
+    let pad: Pads = [0, 0, 0, 0];
+    let rgb: UnitInspection['rgb'] = null;
+
+    if (node.op === 'dense') {
+      const N = kernelData.shape[0];
+      const units = kernelData.shape[1];
+      const col = new Float32Array(N);
+      for (let i = 0; i < N; i++) col[i] = kern[i * units + c];
+      kernels = [{ inputChannel: -1, weights: col, norm: l2(col) }];
+      // Over a vector: the whole input; over a feature map (dense on the last axis): the input at (y, x).
+      const vec = await take(
+        xin.shape.length === 4 ? tf.slice(xin, [0, y, x, 0], [1, 1, 1, N]) : tf.reshape(xin, [-1]),
+      );
+      const products = new Float32Array(N);
+      for (let i = 0; i < N; i++) products[i] = vec[i] * col[i];
+      patch = {
+        layer: inName,
+        rows: 1,
+        cols: N,
+        channels: [-1],
+        top: 0,
+        left: 0,
+        step: [1, 1],
+        values: Float32Array.from(vec),
+        cells: new Uint8Array(N),
+        products,
+      };
+    } else {
+      const [, H, W, Cin] = xin.shape as number[];
+      const [kh, kw] = node.kernel;
+      kernelSize = [kh, kw];
+      strides = [...node.strides];
+      dilation = [...node.dilation];
+      pad = resolvePadding(node, H, W);
+      const top = y * strides[0] - pad[0];
+      const left = x * strides[1] - pad[2];
+      // Input channels read and the kernel's (ci, co) index for each.
+      let chans: number[];
+      let kIndex: (i: number, j: number, s: number) => number;
+      if (node.op === 'depthwise') {
+        const m = node.depthMultiplier;
+        const ci = Math.floor(c / m);
+        chans = [ci];
+        kIndex = (i, j) => ((i * kw + j) * Cin + ci) * m + (c % m);
+      } else {
+        const groups = node.groups ?? 1;
+        const perIn = kernelData.shape[2];
+        const F = kernelData.shape[3];
+        const g = Math.floor(c / (F / groups));
+        chans = Array.from({ length: perIn }, (_, s) => g * perIn + s);
+        kIndex = (i, j, s) => ((i * kw + j) * perIn + s) * F + c;
+      }
+      const S = chans.length;
+      const cells = new Uint8Array(kh * kw);
+      // A ZeroPadding2D right before the layer: its border is padding too (MobileNet's Conv1_pad).
+      const zp = graph.nodes.find((n) => n.name === inName);
+      const zpad = zp && zp.op === 'zeropad' ? zp.pad : null;
+      // Read only the patch's bounding box from the input tensor.
+      const y0 = Math.max(top, 0);
+      const x0 = Math.max(left, 0);
+      const y1 = Math.min(top + (kh - 1) * dilation[0], H - 1);
+      const x1 = Math.min(left + (kw - 1) * dilation[1], W - 1);
+      const box =
+        y1 >= y0 && x1 >= x0
+          ? await take(tf.slice(xin, [0, y0, x0, chans[0]], [1, y1 - y0 + 1, x1 - x0 + 1, S]))
+          : new Float32Array(0);
+      const bw = x1 - x0 + 1;
+      const values = new Float32Array(S * kh * kw);
+      const weights = chans.map(() => new Float32Array(kh * kw));
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const iy = top + i * dilation[0];
+          const ix = left + j * dilation[1];
+          const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          let cell = inside ? CELL_INSIDE : CELL_PAD;
+          if (inside && zpad && (iy < zpad[0] || iy >= H - zpad[1] || ix < zpad[2] || ix >= W - zpad[3]))
+            cell = CELL_ZEROPAD;
+          cells[i * kw + j] = cell;
+          for (let s = 0; s < S; s++) {
+            weights[s][i * kw + j] = kern[kIndex(i, j, s)];
+            if (inside) values[s * kh * kw + i * kw + j] = box[((iy - y0) * bw + (ix - x0)) * S + s];
+          }
+        }
+      const products = new Float32Array(S * kh * kw);
+      for (let s = 0; s < S; s++)
+        for (let t = 0; t < kh * kw; t++) products[s * kh * kw + t] = values[s * kh * kw + t] * weights[s][t];
+      kernels = chans.map((ch, s) => ({ inputChannel: ch, weights: weights[s], norm: l2(weights[s]) }));
+      patch = {
+        layer: inName,
+        rows: kh,
+        cols: kw,
+        channels: chans,
+        top,
+        left,
+        step: dilation,
+        values,
+        cells,
+        products,
+      };
+      if (S === 3 && readsModelInput(graph, inName)) rgb = rgbImage(weights, kh, kw);
+    }
+
+    // Stages: Σ products, + bias, the fused activation, then the following nodes.
+    const engineAt = async (t: tf.Tensor) =>
+      (await take(t.shape.length === 4 ? tf.slice(t, [0, y, x, c], [1, 1, 1, 1]) : tf.slice(t, [0, c], [1, 1])))[0];
+    let sum = 0;
+    for (const p of patch.products) sum += p;
+    const stages: UnitStage[] = [];
+    const act = node.activation ?? 'linear';
+    const last = () => stages[stages.length - 1];
+    stages.push({
+      layer: node.name,
+      kind: 'sum',
+      label: `Σ ${patch.products.length} products = ${num(sum)}`,
+      value: sum,
+      engine: null,
+    });
+    if (node.useBias) {
+      stages.push({
+        layer: node.name,
+        kind: 'bias',
+        label: `${num(sum)} + ${num(bias)} (bias) = ${num(sum + bias)}`,
+        value: sum + bias,
+        engine: null,
+      });
+    }
+    if (act !== 'linear') {
+      const pre = last().value;
+      const v =
+        act === 'softmax'
+          ? softmaxOf(node as DenseNode, patch.values, kern, biasData?.data, c)
+          : scalarActivation(act, pre, {});
+      stages.push({
+        layer: node.name,
+        kind: 'activation',
+        label: `${act}(${num(pre)}) = ${num(v)}`,
+        value: v,
+        engine: null,
+      });
+    }
+    last().engine = await engineAt(yout);
+    for (let k = 0; k < follow.length; k++) {
+      const n = follow[k];
+      const pre = last().value;
+      let v: number;
+      let label: string;
+      if (n.op === 'bn') {
+        const ws = ctx.weights.get(n.name) ?? [];
+        let i = 0;
+        const gamma = n.scale ? ws[i++].data[c] : 1;
+        const beta = n.center ? ws[i++].data[c] : 0;
+        const mean = ws[i++].data[c];
+        const variance = ws[i++].data[c];
+        const a = gamma / Math.sqrt(variance + n.epsilon);
+        v = (pre - mean) * a + beta;
+        label = `(${num(pre)} − ${num(mean)}) · ${num(gamma)} / √(${num(variance)} + ${n.epsilon}) + ${num(beta)} = ${num(v)}`;
+      } else if (n.op === 'scale') {
+        const sc = n.scale.length === 1 ? n.scale[0] : n.scale[c];
+        const of = n.offset.length === 1 ? n.offset[0] : n.offset[c];
+        v = pre * sc + of;
+        label = `${num(pre)} · ${num(sc)} + ${num(of)} = ${num(v)}`;
+      } else if (n.op === 'activation' && n.fn === 'prelu') {
+        const a = preluSlope(ctx.weights.get(n.name)?.[0], y, x, c);
+        v = pre > 0 ? pre : a * pre;
+        label = `prelu(${num(pre)}; slope ${num(a)}) = ${num(v)}`;
+      } else if (n.op === 'activation') {
+        v = scalarActivation(n.fn, pre, n);
+        const cap = n.fn === 'relu' && n.max !== undefined ? `, max ${n.max}` : '';
+        label = `${n.fn}(${num(pre)}${cap}) = ${num(v)}`;
+      } else break;
+      stages.push({
+        layer: n.name,
+        kind: n.op === 'bn' ? 'bn' : n.op === 'scale' ? 'scale' : 'activation',
+        label,
+        value: v,
+        engine: await engineAt(outs[k + 2]),
+      });
+    }
+    return {
+      layer: node.name,
+      op: node.op,
+      channel: c,
+      y,
+      x,
+      kernelSize,
+      strides,
+      dilation,
+      pad,
+      kernels,
+      rgb,
+      bias,
+      patch,
+      stages,
+      value: last().value,
+    };
+  } finally {
+    // The input layer's tensor is the caller's own `input` when the unit's layer reads the image directly.
+    tf.dispose(outs.filter((t) => t !== input));
+  }
+}
+
+/** True when `name` is the model input or reaches it through padding / rescaling only (the first conv's input). */
+function readsModelInput(graph: ModelGraph, name: string): boolean {
+  for (
+    let cur = graph.nodes.find((n) => n.name === name);
+    cur;
+    cur = graph.nodes.find((n) => n.name === cur!.inputs[0])
+  ) {
+    if (cur.op === 'input') return true;
+    if (cur.op !== 'zeropad' && cur.op !== 'scale' && cur.op !== 'identity') return false;
+  }
+  return false;
+}
+
+/** The K×K×3 kernel as RGBA, each component 128 + 127·w / max|w| over the whole kernel. */
+function rgbImage(slices: Float32Array[], kh: number, kw: number): NonNullable<UnitInspection['rgb']> {
+  let m = 0;
+  for (const s of slices) for (const v of s) m = Math.max(m, Math.abs(v));
+  const data = new Uint8ClampedArray(kh * kw * 4);
+  for (let t = 0; t < kh * kw; t++) {
+    for (let s = 0; s < 3; s++) data[t * 4 + s] = Math.round(128 + (127 * slices[s][t]) / (m || 1));
+    data[t * 4 + 3] = 255;
+  }
+  return { width: kw, height: kh, data };
+}
+
+/** softmax over every unit of a dense layer at this input (the unit's own logit needs the others). */
+function softmaxOf(
+  node: DenseNode,
+  vec: Float32Array,
+  kern: Float32Array,
+  bias: Float32Array | undefined,
+  c: number,
+): number {
+  const U = node.units;
+  const z = new Float64Array(U);
+  for (let u = 0; u < U; u++) {
+    let s = 0;
+    for (let i = 0; i < vec.length; i++) s += vec[i] * kern[i * U + u];
+    z[u] = s + (bias ? bias[u] : 0);
+  }
+  const m = Math.max(...z);
+  let tot = 0;
+  for (const v of z) tot += Math.exp(v - m);
+  return Math.exp(z[c] - m) / tot;
+}
+
+/** The PReLU slope for unit (y, x, c): alpha broadcast from its own shape (without the batch axis). */
+function preluSlope(alpha: TensorData | undefined, y: number, x: number, c: number): number {
+  if (!alpha) return 0;
+  const sh = alpha.shape;
+  const idx = [y, x, c].slice(3 - sh.length).map((v, i) => (sh[i] === 1 ? 0 : v));
+  let o = 0;
+  for (let i = 0; i < sh.length; i++) o = o * sh[i] + idx[i];
+  return alpha.data[o];
+}
