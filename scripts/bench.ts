@@ -19,6 +19,11 @@
  *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
  *   npm run bench -- --open             opening model files: bytes → first frame per fixture and for a
  *                                       MobileNetV2 ONNX export vs the same-sized tfjs model.json (bench-open.ts)
+ *   npm run bench -- --edit             the what-if editor: one change on DenseNet-121 → every shape, count and
+ *                                       receptive field updated (bench-edit.ts; target ≤ 16 ms, one frame)
+ *   npm run bench -- --gradients        effective receptive field and Grad-CAM on MobileNetV2, as a ratio to one
+ *                                       plain forward on the same backend (bench-gradients.ts; target ≤ 3×)
+ *   npx tsx scripts/bench-torch-read.ts reading a VGG-16 .pth (zip, legacy): time and peak memory / file size
  *
  * Targets (issue "Fast from the first click"): extraction ≤ 1.3× plain for MobileNetV2 and ≤ 1.15× for
  * InceptionV3 on wasm in Node; ≤ 1 byte per value; first frame ≤ 1.0× a warm pass from "load model" (--cold).
@@ -213,6 +218,19 @@ export async function main(args: string[]): Promise<void> {
     const { runOpenBench, openTable } = await import('./bench-open');
     const rows = await runOpenBench({ reps: Number(option(args, '--reps') ?? 3), log });
     console.log(json ? JSON.stringify(rows) : openTable(rows));
+    return;
+  }
+  if (args.includes('--edit')) {
+    const { runEditBench, editTable } = await import('./bench-edit');
+    const rows = runEditBench({ reps: Number(option(args, '--reps') ?? 30) });
+    console.log(json ? JSON.stringify(rows) : editTable(rows));
+    return;
+  }
+  if (args.includes('--gradients')) {
+    const { runGradientBench, gradientTable } = await import('./bench-gradients');
+    const backend = option(args, '--backends') ?? 'wasm';
+    const rows = await runGradientBench({ reps: Number(option(args, '--reps') ?? 5), backend });
+    console.log(json ? JSON.stringify(rows) : gradientTable(rows, backend));
     return;
   }
   if (args.includes('--cold') && !args.includes('--browser')) {

@@ -1,7 +1,7 @@
 /**
  * The declarative layer graph: one format for the zoo's architectures and for parsed model files.
- * The analysis reads it directly (shapes, params, MACs, receptive fields); the engine turns the
- * same nodes into tfjs-layers models (engine/build-zoo.ts). Pure data, no tfjs.
+ * The analysis reads it directly (shapes, params, MACs, receptive fields); the engine executes the
+ * same nodes with tfjs ops (engine/ir-runner.ts). Pure data, no tfjs.
  */
 import type { Pair } from '../analysis/types';
 

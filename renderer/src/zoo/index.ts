@@ -1,7 +1,7 @@
 /**
  * The architecture zoo: the lecture's CNNs written once as declarative layer graphs (graph.ts).
- * The analysis reads these graphs directly; engine/build-zoo.ts turns the same graphs into tfjs-layers models
- * with seeded, untrained weights.
+ * The analysis reads these graphs directly; the engine runs the same graphs through its one IR runner
+ * (engine/ir-runner.ts) with seeded, untrained weights (engine/seeded-weights.ts).
  */
 import type { Pair } from '../analysis/types';
 import type { Preprocess } from '../engine/protocol';
