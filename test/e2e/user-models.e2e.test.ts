@@ -59,7 +59,7 @@ describe('your own models', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const { errors } = watchPage(page);
     await page.goto(`${inject('baseUrl')}?backend=wasm`);
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 60_000 }).toMatch(/backend: wasm/);
+    await expect.poll(() => page.getByTestId('backend').getAttribute('data-backend'), { timeout: 60_000 }).toBe('wasm');
     await drop(page, [fixture(file)]);
     const frames = await waitModel(page, file);
     const layers = await page.evaluate(() => window.__fme!.store.summary!.analysis.layers.length);
@@ -81,7 +81,7 @@ describe('your own models', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     watchPage(page);
     await page.goto(`${inject('baseUrl')}?backend=wasm`);
-    await expect.poll(() => page.getByTestId('status').textContent(), { timeout: 60_000 }).toMatch(/backend: wasm/);
+    await expect.poll(() => page.getByTestId('backend').getAttribute('data-backend'), { timeout: 60_000 }).toBe('wasm');
     await drop(page, [fixture('onnx-ccoltong-lenet-batch10.onnx')]);
     await waitModel(page, 'onnx-ccoltong-lenet-batch10.onnx');
     await drop(page, [{ name: 'model.h5', b64: Buffer.from('not really a model\n').toString('base64') }]);
