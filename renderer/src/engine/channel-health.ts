@@ -7,7 +7,6 @@
  * (computed from the floats before quantizing), so `healthFromRange` gives them exactly with no extra pass; only
  * the zero count (sparsity) needs one more reduction over the floats.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { GraphNode } from '../zoo/graph';
 
 /** The summary the layer list's bar shows, plus per-channel flags for sorting the channel grid. */
@@ -153,8 +152,24 @@ export function healthFromRange(
   };
 }
 
-/** Channel health of a tensor (read back with `data()`; the tensor is not disposed). */
-export async function channelHealthOfTensor(t: tf.Tensor, opts: HealthOptions = {}, where?: string) {
+/**
+ * Channel health of a tensor (read back with `data()`; the tensor is not disposed). Typed by shape, not by tfjs's
+ * class, so this module stays pure and the UI can use the rest of it without pulling tfjs in.
+ */
+export async function channelHealthOfTensor(
+  t: { dtype: string; shape: number[]; data(): Promise<ArrayLike<number>> },
+  opts: HealthOptions = {},
+  where?: string,
+) {
   const data = t.dtype === 'float32' ? ((await t.data()) as Float32Array) : Float32Array.from(await t.data());
   return channelHealth(data, t.shape, opts, where);
+}
+
+/**
+ * Channel indices for "sort by health": dead channels first, then saturated ones, then the rest, each group in
+ * channel order (`state` as in ChannelHealth).
+ */
+export function healthOrder(state: ArrayLike<number>): number[] {
+  const rank = (v: number) => (v === DEAD ? 0 : v === SATURATED ? 1 : 2);
+  return Array.from({ length: state.length }, (_, i) => i).sort((a, b) => rank(state[a]) - rank(state[b]) || a - b);
 }

@@ -26,6 +26,9 @@ import type {
   Preprocess,
   PortLike,
   ResizePolicy,
+  EffectiveField,
+  GradCam,
+  UnitInspection,
   UserModelFiles,
 } from './protocol';
 import { MAX_RECYCLED_BUFFERS, parseReply } from './protocol-schema';
@@ -622,6 +625,74 @@ export class EngineClient {
       (id) => ({ type: 'channel', id, modelId, layerId, channel }),
       (r) => (r.type === 'channel' ? { shape: r.shape, values: r.values } : undefined),
     );
+  }
+
+  /**
+   * A gradient runs as one synchronous stretch in the engine (forward and backward, about 3 passes): the engine
+   * may be silent that long on top of the ping timeout, as during an analyze's forward pass.
+   */
+  private allowPasses(modelId: string, passes: number): void {
+    if (!this.watchdog) return;
+    const o = [...this.outstanding.values()].pop();
+    const rate = this.watchdog.macsPerMs[this.backendNow ?? 'wasm'];
+    if (o) o.extraSilenceMs = (passes * (this.modelMacs.get(modelId) ?? 0)) / rate;
+  }
+
+  /** One unit taken apart (kernel, patch, products, stages) on the model's last analysed image. */
+  inspectUnit(
+    modelId: string,
+    unit: { layer: string; channel: number; y?: number; x?: number },
+    opts: LoadOptions = {},
+  ): Promise<UnitInspection> {
+    const p = this.request(
+      (id) => ({ type: 'inspectUnit', id, modelId, ...unit }),
+      (r) => (r.type === 'unitInspection' ? r.result : undefined),
+      opts,
+      [],
+      { during: `inspecting unit ${unit.channel} of ${unit.layer}`, modelId },
+    );
+    this.allowPasses(modelId, 1);
+    return p;
+  }
+
+  /** The effective receptive field (input gradient) of one unit on the model's last analysed image. */
+  effectiveField(
+    modelId: string,
+    unit: { layer: string; channel: number; y?: number; x?: number },
+    opts: LoadOptions = {},
+  ): Promise<EffectiveField> {
+    const p = this.request(
+      (id) => ({ type: 'effectiveField', id, modelId, ...unit }),
+      (r) => (r.type === 'effectiveField' ? r.result : undefined),
+      opts,
+      [],
+      { during: `computing the effective field of ${unit.layer}`, modelId },
+    );
+    this.allowPasses(modelId, 3);
+    return p;
+  }
+
+  /** Grad-CAM on the model's last analysed image (class: the top prediction, layer: the last spatial one). */
+  gradCam(
+    modelId: string,
+    which: { classIndex?: number; layer?: string } = {},
+    opts: LoadOptions = {},
+  ): Promise<GradCam> {
+    const p = this.request(
+      (id) => ({
+        type: 'gradCam',
+        id,
+        modelId,
+        ...(which.classIndex !== undefined ? { classIndex: which.classIndex } : {}),
+        ...(which.layer !== undefined ? { layer: which.layer } : {}),
+      }),
+      (r) => (r.type === 'gradCam' ? r.result : undefined),
+      opts,
+      [],
+      { during: `computing Grad-CAM${which.layer ? ` on ${which.layer}` : ''}`, modelId },
+    );
+    this.allowPasses(modelId, 3);
+    return p;
   }
 
   /** Plain single-output inference on the model's last analysed input; resolves with its time in ms (bench). */

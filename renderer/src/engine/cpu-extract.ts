@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FramePool } from './frame-pool';
 import type { LayerFrame } from './protocol';
-import { frameShape, pooledSize, quantizeNHWC } from './quantize';
+import { frameShape, pooledSize, quantizeNHWC, type QuantizedFrame } from './quantize';
 import type { LayerOutput } from './runner';
 import { wasmHeapOffset, wasmHeapView, wasmMemory, wasmModule, type WasmModule } from './tfjs-private';
 import { WasmQuantizer } from './wasm-quantize';
@@ -28,7 +28,9 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
     // Pool with the backend's own kernels (XNNPACK) rather than a JavaScript loop over every value.
     const pooled = poolOnBackend(t, H, W, C, factor, h, w);
     try {
-      const f = await extractOnCpu({ ...out, tensor: pooled }, 0, pool);
+      // The pooled values are averages: their zeros are not the layer's (the overview carries no count).
+      const { zeros: _pooledZeros, ...f } = await extractOnCpu({ ...out, tensor: pooled }, 0, pool);
+      void _pooledZeros;
       return { ...f, fullShape: meta.fullShape };
     } finally {
       pooled.dispose();
@@ -39,14 +41,14 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
     const inHeap = offset === null ? null : wasmQuantizer();
     if (inHeap && offset !== null) {
       const q = inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C) });
-      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data };
+      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
     }
     const own = tf.getBackend() === 'cpu' ? standaloneQuantizer() : null;
     if (own) {
       // The cpu backend hands back its own array (no copy); the kernel copies it into its memory once.
       const values = (await t.data()) as Float32Array;
       const q = own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C) });
-      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data };
+      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
     }
   }
   const view = t.dtype === 'float32' ? wasmHeapView(t) : null;
@@ -55,8 +57,11 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
   const q = view
     ? quantizeNHWC(view, H, W, C, maxSide, take)
     : quantizeNHWC((await t.data()) as Float32Array, H, W, C, maxSide, take);
-  return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data };
+  return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
 }
+
+/** The frame's zero count where the quantizer counted one (full resolution). */
+const zerosOf = (q: QuantizedFrame): { zeros?: number } => (q.zeros !== undefined ? { zeros: q.zeros } : {});
 
 let ownQuantizer: WasmQuantizer | null | undefined;
 

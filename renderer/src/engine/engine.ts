@@ -32,6 +32,10 @@ import type {
   Prediction,
   Preprocess,
   ResizePolicy,
+  EffectiveField,
+  GradCam,
+  UnitInspection,
+  UnitRef,
   UserModelFiles,
 } from './protocol';
 import { frameShape } from './quantize';
@@ -41,6 +45,10 @@ import { FramePool } from './frame-pool';
 import { peerPass, type PeerMethod, type PeerResult } from './peer-passes';
 import { CancelledError, GraphRunner, type LayerOutput, type Runner } from './runner';
 import { IRRunner } from './ir-runner';
+import { inspectUnit, type InspectContext } from './unit-inspect';
+import { clipValueOf } from './channel-health';
+import { DifferentiableRunner, effectiveField, gradCam } from './gradients';
+import type { ModelGraph, TensorData } from '../zoo/graph';
 import { topK } from './prediction';
 import { openModelFiles, type ModelFile, type OpenedModel } from '../formats';
 import { checkGraphTopology, checkedAnalysis, findGraphModelJson, inFolder, inFolderAsync } from './model-checks';
@@ -133,6 +141,18 @@ interface LoadedModel {
   lastInput: PreparedInput | null;
   /** The last layer read for `channel` requests, NHWC floats: hovering a channel costs no recompute. */
   channelCache: { layerId: string; values: Float32Array; shape: [number, number, number] } | null;
+  /** The differentiable twin of an IR runner, built on the first effective-field / Grad-CAM request. */
+  gradients: DifferentiableRunner | null;
+}
+
+/** A model's weights by layer name: the opened file's store, or the zoo's seeded weights drawn on demand. */
+type WeightLookup = { get(layer: string): TensorData[] | undefined };
+
+/** Frees what a loaded model holds in tfjs (the runner, the gradient twin). */
+function disposeModel(m: LoadedModel): void {
+  m.gradients?.dispose();
+  m.gradients = null;
+  m.runner.dispose();
 }
 
 const now = () => performance.now();
@@ -463,7 +483,8 @@ export class Engine {
       name: files.name,
       source: 'user',
       description: opened.description,
-      trained: true,
+      // Seeded weights (an architecture edit's "Run it") get the UI's "untrained weights" badge.
+      trained: opened.trained ?? true,
       preprocess: { ...preprocess, inputSize: input },
       preprocessSource: hint?.source ?? DEFAULT_USER_PREPROCESS_SOURCE,
       format: opened.format,
@@ -472,7 +493,7 @@ export class Engine {
     const source: ModelSource = { kind: 'ir', opened, file: opened.mainFile, analysis };
     const old = this.models.get(id);
     const loaded = await this.register(entry, source, progress, signal, true);
-    if (old && old !== loaded) old.runner.dispose();
+    if (old && old !== loaded) disposeModel(old);
     return loaded.summary;
   }
 
@@ -505,7 +526,7 @@ export class Engine {
     const source: ModelSource = { kind: 'artifacts', format: 'graph', artifacts, info, file: jsonPath };
     const old = this.models.get(id);
     const loaded = await this.register(entry, source, progress, signal, true);
-    if (old && old !== loaded) old.runner.dispose();
+    if (old && old !== loaded) disposeModel(old);
     return loaded.summary;
   }
 
@@ -554,8 +575,9 @@ export class Engine {
           ...entry,
           analysis: analysisFor(source, runner, [input[0], input[1]]),
           frameOrder: [...runner.frameOrder],
+          ...clipsOf(runner),
         };
-        loaded = { entry, summary, source, runner, lastInput: null, channelCache: null };
+        loaded = { entry, summary, source, runner, lastInput: null, channelCache: null, gradients: null };
       } catch (e) {
         runner.dispose();
         scope.fail();
@@ -670,7 +692,7 @@ export class Engine {
       if (this.models.size <= this.maxModels) break;
       if (id === keep) continue;
       this.models.delete(id);
-      m.runner.dispose();
+      disposeModel(m);
     }
   }
 
@@ -685,7 +707,7 @@ export class Engine {
       const m = this.models.get(modelId);
       if (!m) return false;
       this.models.delete(modelId);
-      m.runner.dispose();
+      disposeModel(m);
       return true;
     });
   }
@@ -693,7 +715,7 @@ export class Engine {
   private async rebuildModels(): Promise<void> {
     for (const m of this.models.values()) {
       try {
-        m.runner.dispose();
+        disposeModel(m);
       } catch {
         // Disposing on a lost context may fail; the memory went with the context.
       }
@@ -955,6 +977,103 @@ export class Engine {
     });
   }
 
+  // ---------------------------------------------------------------- one unit, gradients
+
+  /** The graph, runner and weight lookup of an IR model, or an InputError saying why the model has none. */
+  private irParts(m: LoadedModel): InspectContext {
+    if (!(m.runner instanceof IRRunner) || m.source.kind === 'artifacts') {
+      throw new InputError(
+        `${m.entry.name}: unit inspection and gradients need a model the engine builds layer by layer; a tfjs graph model (TensorFlow ops) runs in tfjs-converter's executor`,
+        m.source.kind === 'artifacts' ? m.source.file : undefined,
+      );
+    }
+    const graph: ModelGraph = m.runner.graph;
+    let weights: WeightLookup;
+    if (m.source.kind === 'ir') weights = m.source.opened.weights;
+    else {
+      // The zoo's weights are drawn per layer (seeded-weights.ts) and not kept (VGG-16's are 553 MB): draw the
+      // asked layer again, the same bytes the runner drew. The last one is kept (stepping through one layer's units).
+      const draw = seededWeights(graph, { seed: ZOO_SEED });
+      const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+      let last: { layer: string; data: TensorData[] } | null = null;
+      weights = {
+        get(layer) {
+          if (last?.layer === layer) return last.data;
+          const n = byName.get(layer);
+          if (!n) return undefined;
+          last = { layer, data: draw(n) };
+          return last.data;
+        },
+      };
+    }
+    return { graph, runner: m.runner, weights };
+  }
+
+  /** Runs `fn` on a loaded model's last analysed input (a tensor disposed afterwards), exclusively. */
+  private onLastInput<T>(
+    modelId: string,
+    signal: AbortSignal | undefined,
+    fn: (m: LoadedModel, ctx: InspectContext, x: tf.Tensor) => Promise<T>,
+  ): Promise<T> {
+    return this.exclusive(async () => {
+      if (signal?.aborted) throw new CancelledError();
+      const m = this.models.get(modelId);
+      if (!m) throw new Error(`model '${modelId}' is not loaded`);
+      if (!m.lastInput) throw new Error(`no image has been analysed with '${m.entry.name}' yet`);
+      const ctx = this.irParts(m);
+      const li = m.lastInput;
+      const x = tf.tensor4d(li.values, [1, li.height, li.width, li.channels]);
+      try {
+        const r = await fn(m, ctx, x);
+        if (signal?.aborted) throw new CancelledError();
+        return r;
+      } finally {
+        x.dispose();
+      }
+    });
+  }
+
+  private differentiable(m: LoadedModel, ctx: InspectContext): DifferentiableRunner {
+    m.gradients ??= new DifferentiableRunner(ctx.graph, ctx.runner, ctx.weights);
+    return m.gradients;
+  }
+
+  /**
+   * One unit of a conv, depthwise or dense layer taken apart (kernel, patch, products, stages) on the model's
+   * last analysed image; the final value is the engine's float value for that unit.
+   */
+  inspectUnit(modelId: string, ref: UnitRef, signal?: AbortSignal): Promise<UnitInspection> {
+    return this.onLastInput(modelId, signal, (_m, ctx, x) => inspectUnit(ctx, x, ref));
+  }
+
+  /** The effective receptive field (input gradient) of one unit on the model's last analysed image. */
+  effectiveField(modelId: string, ref: UnitRef, signal?: AbortSignal): Promise<EffectiveField> {
+    return this.onLastInput(modelId, signal, (m, ctx, x) =>
+      effectiveField(
+        { graph: ctx.graph, runner: ctx.runner, diff: this.differentiable(m, ctx), analysis: m.summary.analysis },
+        x,
+        ref,
+      ),
+    );
+  }
+
+  /** Grad-CAM of a class (default: the top prediction) on a layer (default: the last spatial one), last image. */
+  gradCam(modelId: string, opts: { classIndex?: number; layer?: string } = {}, signal?: AbortSignal): Promise<GradCam> {
+    return this.onLastInput(modelId, signal, (m, ctx, x) =>
+      gradCam(
+        {
+          graph: ctx.graph,
+          runner: ctx.runner,
+          diff: this.differentiable(m, ctx),
+          analysis: m.summary.analysis,
+          weights: ctx.weights,
+        },
+        x,
+        opts,
+      ),
+    );
+  }
+
   /**
    * Takes back frame buffers the UI has drawn and no longer needs (the `data` of earlier frames, transferred
    * back): the next passes write their frames into them instead of allocating. Never blocks on a pass.
@@ -976,7 +1095,7 @@ export class Engine {
   /** Disposes every model and GPU resource. */
   dispose(): Promise<void> {
     return this.exclusive(async () => {
-      for (const m of this.models.values()) m.runner.dispose();
+      for (const m of this.models.values()) disposeModel(m);
       this.models.clear();
       this.gpu?.dispose();
       this.gpu = null;
@@ -984,6 +1103,17 @@ export class Engine {
       releaseCpuExtraction();
     });
   }
+}
+
+/** The clip value of every layer of an IR model that has one (channel health's "saturated"). */
+function clipsOf(runner: Runner): { clips?: Record<string, number> } {
+  if (!(runner instanceof IRRunner)) return {};
+  const clips: Record<string, number> = {};
+  for (const n of runner.graph.nodes) {
+    const c = clipValueOf(n);
+    if (c !== null) clips[n.name] = c;
+  }
+  return Object.keys(clips).length ? { clips } : {};
 }
 
 /** See `register`: a tfjs scope around a model load, ended so that a failure leaves no tensor behind. */

@@ -11,11 +11,15 @@
  * every other node runs the runner's own step (`forwardSync` with its inputs given).
  */
 import * as tf from '@tensorflow/tfjs';
-import { unitFootprint, type Footprint } from '../analysis/footprint';
+import { unitFootprint } from '../analysis/footprint';
 import type { ModelAnalysis, Pair } from '../analysis/types';
 import type { ConvNode, DepthwiseNode, GraphNode, ModelGraph, SeparableNode, TensorData } from '../zoo/graph';
 import { InputError } from './image-header';
 import { applyActivation, type IRRunner } from './ir-runner';
+import type { EffectiveField, GradCam, GradientUnit } from './protocol';
+
+// The result types live in protocol.ts (they cross the port); re-exported for the engine's callers.
+export type { EffectiveField, GradCam, GradientUnit } from './protocol';
 
 type Pads = [number, number, number, number];
 type T4 = tf.Tensor4D;
@@ -311,63 +315,6 @@ export interface GradientContext {
   analysis: ModelAnalysis;
   /** Only for Grad-CAM on a dense layer with a fused softmax (to score the pre-softmax logit). */
   weights?: { get(layer: string): TensorData[] | undefined };
-}
-
-/** A unit: layer, channel and (for spatial layers) position. */
-export interface GradientUnit {
-  layer: string;
-  channel: number;
-  y?: number;
-  x?: number;
-}
-
-/** The effective receptive field of one unit. */
-export interface EffectiveField {
-  layer: string;
-  channel: number;
-  y: number;
-  x: number;
-  /** The model input's size: `map` is height × width, row-major. */
-  height: number;
-  width: number;
-  /** Σ over input channels of |∂ unit / ∂ pixel|. */
-  map: Float32Array;
-  max: number;
-  /** Σ of the map (the gradient mass). */
-  mass: number;
-  /** The theoretical receptive field (inclusive input pixels, may reach into padding); null for non-spatial layers. */
-  box: Footprint | null;
-  /** Share of the gradient mass on pixels inside the theoretical box (1 up to rounding). */
-  insideBox: number;
-  /**
-   * The smallest set of pixels, taken in order of descending gradient, that holds 95 % of the mass, as a share of
-   * the theoretical box's area inside the image (the pixels the unit can see at all). 1 = the gradient is spread
-   * over the whole field; Luo et al.'s trained networks give a small Gaussian-like centre. Null when the mass is 0.
-   */
-  share95: number | null;
-  /** The number of pixels in that set. */
-  pixels95: number;
-}
-
-/** A Grad-CAM map for one class on one layer. */
-export interface GradCam {
-  layer: string;
-  classIndex: number;
-  /** The class score that was differentiated (the pre-softmax logit where the model has one). */
-  score: number;
-  /** Whether `score` is the logit (true) or the model's output (false, no softmax to undo). */
-  logit: boolean;
-  /** The layer's size and the CAM on it: ReLU(Σ_k w_k A_k), row-major. */
-  layerHeight: number;
-  layerWidth: number;
-  layerMap: Float32Array;
-  /** w_k: the spatial mean of ∂ score / ∂ A_k, per channel. */
-  weights: Float32Array;
-  /** The CAM resized bilinearly (half-pixel centres) to the model input, height × width. */
-  height: number;
-  width: number;
-  map: Float32Array;
-  max: number;
 }
 
 const whereOf = (g: ModelGraph) => g.source ?? g.name;

@@ -107,6 +107,15 @@ const UserModelFilesSchema = v.object({
   ),
 });
 
+/** Which unit of which model (inspectUnit, effectiveField). */
+const unitEntries = {
+  modelId: NonEmpty('modelId'),
+  layer: NonEmpty('layer'),
+  channel: Count('channel'),
+  y: v.optional(Count('y')),
+  x: v.optional(Count('x')),
+};
+
 const RequestSchemas = {
   hello: v.object({
     type: v.literal('hello'),
@@ -133,6 +142,15 @@ const RequestSchemas = {
     modelId: NonEmpty('modelId'),
     layerId: NonEmpty('layerId'),
     channel: Count('channel'),
+  }),
+  inspectUnit: v.object({ type: v.literal('inspectUnit'), id: Id, ...unitEntries }),
+  effectiveField: v.object({ type: v.literal('effectiveField'), id: Id, ...unitEntries }),
+  gradCam: v.object({
+    type: v.literal('gradCam'),
+    id: Id,
+    modelId: NonEmpty('modelId'),
+    classIndex: v.optional(Count('classIndex')),
+    layer: v.optional(NonEmpty('layer')),
   }),
   cancel: v.object({ type: v.literal('cancel'), id: Id, target: Id }),
   recycle: v.object({
@@ -185,6 +203,7 @@ const FrameSchema = v.object({
   min: v.instance(Float32Array, 'frame min must be a Float32Array'),
   max: v.instance(Float32Array, 'frame max must be a Float32Array'),
   data: v.instance(Uint8Array, 'frame data must be a Uint8Array'),
+  zeros: v.optional(Count('frame zeros')),
 });
 
 const TimingsSchema = v.object({
@@ -195,7 +214,96 @@ const TimingsSchema = v.object({
   firstFrameMs: Finite('firstFrameMs'),
 });
 
+const Int = (what: string) => v.pipe(v.number(`${what} must be a number`), v.integer(`${what} must be an integer`));
+const PairOf = (what: string) => v.tuple([Side(what), Side(what)], `${what} must be [rows, cols]`);
+const F32 = (what: string) => v.instance(Float32Array, `${what} must be a Float32Array`);
+/** A stage's value may be ±Infinity or NaN in a broken model: it is shown as such, not refused. */
+const Num = (what: string) => v.custom<number>((x) => typeof x === 'number', `${what} must be a number`);
+
+const UnitInspectionSchema = v.object({
+  layer: NonEmpty('result.layer'),
+  op: v.picklist(['conv', 'depthwise', 'dense'], 'result.op must be conv, depthwise or dense'),
+  channel: Count('result.channel'),
+  y: Count('result.y'),
+  x: Count('result.x'),
+  kernelSize: PairOf('kernelSize'),
+  strides: PairOf('strides'),
+  dilation: PairOf('dilation'),
+  pad: v.tuple([Count('pad'), Count('pad'), Count('pad'), Count('pad')], 'pad must be [top, bottom, left, right]'),
+  kernels: v.array(
+    v.object({
+      inputChannel: v.pipe(Int('inputChannel'), v.minValue(-1, 'inputChannel must be -1 or a channel')),
+      weights: F32('kernel weights'),
+      norm: Num('kernel norm'),
+    }),
+    'kernels must be an array',
+  ),
+  rgb: v.nullable(RgbaPixels),
+  bias: Num('bias'),
+  patch: v.object({
+    layer: NonEmpty('patch.layer'),
+    rows: Side('patch.rows'),
+    cols: Side('patch.cols'),
+    channels: v.array(
+      v.pipe(Int('patch channel'), v.minValue(-1, 'patch channel must be -1 (a vector) or a channel')),
+      'patch.channels must be an array',
+    ),
+    top: Int('patch.top'),
+    left: Int('patch.left'),
+    step: PairOf('patch.step'),
+    values: F32('patch.values'),
+    cells: v.instance(Uint8Array, 'patch.cells must be a Uint8Array'),
+    products: F32('patch.products'),
+  }),
+  stages: v.array(
+    v.object({
+      layer: v.string(),
+      kind: v.picklist(['sum', 'bias', 'activation', 'bn', 'scale'], 'unknown stage kind'),
+      label: v.string(),
+      value: Num('stage value'),
+      engine: v.nullable(Num('stage engine value')),
+    }),
+    'stages must be an array',
+  ),
+  value: Num('value'),
+});
+
+const BoxSchema = v.object({ top: Int('top'), left: Int('left'), bottom: Int('bottom'), right: Int('right') });
+const EffectiveFieldSchema = v.object({
+  layer: NonEmpty('result.layer'),
+  channel: Count('result.channel'),
+  y: Count('result.y'),
+  x: Count('result.x'),
+  height: Side('result.height'),
+  width: Side('result.width'),
+  map: F32('result.map'),
+  max: Finite('result.max'),
+  mass: Finite('result.mass'),
+  box: v.nullable(v.object({ ...BoxSchema.entries, clipped: v.nullable(BoxSchema) })),
+  insideBox: Finite('result.insideBox'),
+  share95: v.nullable(Finite('result.share95')),
+  pixels95: Count('result.pixels95'),
+});
+
+const GradCamSchema = v.object({
+  layer: NonEmpty('result.layer'),
+  classIndex: Count('result.classIndex'),
+  score: Num('result.score'),
+  logit: v.boolean('result.logit must be a boolean'),
+  layerHeight: Side('result.layerHeight'),
+  layerWidth: Side('result.layerWidth'),
+  layerMap: F32('result.layerMap'),
+  weights: F32('result.weights'),
+  height: Side('result.height'),
+  width: Side('result.width'),
+  map: F32('result.map'),
+  max: Finite('result.max'),
+});
+
 const ReplySchemas = {
+  unitInspection: v.object({ type: v.literal('unitInspection'), id: Id, result: UnitInspectionSchema }),
+  effectiveField: v.object({ type: v.literal('effectiveField'), id: Id, result: EffectiveFieldSchema }),
+  gradCam: v.object({ type: v.literal('gradCam'), id: Id, result: GradCamSchema }),
   ready: v.object({
     type: v.literal('ready'),
     id: Id,
@@ -221,6 +329,7 @@ const ReplySchemas = {
       ...ModelEntrySchema.entries,
       analysis: AnalysisOutline,
       frameOrder: v.array(v.string(), 'frameOrder must be an array of layer ids'),
+      clips: v.optional(v.record(v.string(), Finite('clip value'), 'clips must map layer ids to numbers')),
     }),
   }),
   image: v.object({
@@ -268,7 +377,14 @@ const ReplySchemas = {
 } satisfies { [K in EngineReply['type']]: v.GenericSchema };
 
 type Pixels = { width: number; height: number; data: Uint8ClampedArray };
-type Frame = { shape: [number, number, number]; min: Float32Array; max: Float32Array; data: Uint8Array };
+type Frame = {
+  shape: [number, number, number];
+  fullShape: number[];
+  min: Float32Array;
+  max: Float32Array;
+  data: Uint8Array;
+  zeros?: number;
+};
 
 /** Width × height within the limit and a data length that matches (the preprocessor would read past it). */
 function pixelProblem(what: string, p: Pixels): string | null {
@@ -284,6 +400,8 @@ function frameProblem(f: Frame): string | null {
   const [h, w, c] = f.shape;
   if (f.data.length !== h * w * c)
     return `frame.frame.data: ${f.data.length} bytes; shape ${h}×${w}×${c} needs ${h * w * c}`;
+  if (f.zeros !== undefined && f.zeros > f.fullShape.reduce((a, b) => a * b, 1))
+    return `frame.frame.zeros: ${f.zeros} zeros in a layer of ${f.fullShape.reduce((a, b) => a * b, 1)} values`;
   if (f.min.length !== c || f.max.length !== c)
     return `frame.frame.min/max: ${f.min.length}/${f.max.length} entries; ${c} channels need ${c} each`;
   return null;
@@ -294,7 +412,38 @@ const requestChecks: Partial<Record<EngineRequest['type'], (m: never) => string 
   analyze: (m: Extract<EngineRequest, { type: 'analyze' }>) =>
     m.image.kind === 'rgba' ? pixelProblem('analyze.image', m.image) : null,
 };
+/** The lengths of a unit inspection's arrays against its patch size (the views index them blindly). */
+function inspectionProblem(r: Extract<EngineReply, { type: 'unitInspection' }>['result']): string | null {
+  const { rows, cols, channels } = r.patch;
+  const cells = rows * cols;
+  const n = channels.length * cells;
+  if (r.patch.cells.length !== cells)
+    return `unitInspection.result.patch.cells: ${r.patch.cells.length}; ${rows}×${cols} needs ${cells}`;
+  if (r.patch.values.length !== n || r.patch.products.length !== n)
+    return `unitInspection.result.patch.values/products: ${r.patch.values.length}/${r.patch.products.length}; ${channels.length} slices of ${rows}×${cols} need ${n}`;
+  if (r.kernels.length !== channels.length)
+    return `unitInspection.result.kernels: ${r.kernels.length} slices; the patch has ${channels.length}`;
+  const bad = r.kernels.findIndex((k) => k.weights.length !== cells);
+  if (bad >= 0)
+    return `unitInspection.result.kernels.${bad}.weights: ${r.kernels[bad].weights.length}; ${rows}×${cols} needs ${cells}`;
+  if (r.stages.length === 0) return 'unitInspection.result.stages: empty (the last stage is the value)';
+  return r.rgb ? pixelProblem('unitInspection.result.rgb', r.rgb) : null;
+}
+
 const replyChecks: Partial<Record<EngineReply['type'], (m: never) => string | null>> = {
+  unitInspection: (m: Extract<EngineReply, { type: 'unitInspection' }>) => inspectionProblem(m.result),
+  effectiveField: (m: Extract<EngineReply, { type: 'effectiveField' }>) =>
+    m.result.map.length === m.result.height * m.result.width
+      ? null
+      : `effectiveField.result.map: ${m.result.map.length} values; ${m.result.height}×${m.result.width} needs ${m.result.height * m.result.width}`,
+  gradCam: (m: Extract<EngineReply, { type: 'gradCam' }>) => {
+    const r = m.result;
+    if (r.map.length !== r.height * r.width)
+      return `gradCam.result.map: ${r.map.length} values; ${r.height}×${r.width} needs ${r.height * r.width}`;
+    if (r.layerMap.length !== r.layerHeight * r.layerWidth)
+      return `gradCam.result.layerMap: ${r.layerMap.length} values; ${r.layerHeight}×${r.layerWidth} needs ${r.layerHeight * r.layerWidth}`;
+    return null;
+  },
   image: (m: Extract<EngineReply, { type: 'image' }>) => pixelProblem('image.preview', m.preview),
   frame: (m: Extract<EngineReply, { type: 'frame' }>) => frameProblem(m.frame),
   channel: (m: Extract<EngineReply, { type: 'channel' }>) =>

@@ -3,7 +3,8 @@
  * Requests carry an `id`; replies to a request carry the same `id`. A newer `analyze` cancels an older one.
  * This module is pure types and small guards: it imports nothing environment-specific.
  */
-import type { ModelAnalysis } from '../analysis/types';
+import type { Footprint } from '../analysis/footprint';
+import type { ModelAnalysis, Pair } from '../analysis/types';
 
 export type BackendName = 'webgl' | 'wasm' | 'cpu';
 
@@ -71,6 +72,11 @@ export interface ModelSummary extends ModelEntry {
   analysis: ModelAnalysis;
   /** Layer ids in the order frames are streamed (every layer that has a spatial or vector output). */
   frameOrder: string[];
+  /**
+   * The clip value of each layer whose output has one (ReLU6 → 6, ReLU(max_value), clip): channels pinned there
+   * count as saturated in the channel health (engine/channel-health.ts `clipValueOf`). Absent layers have none.
+   */
+  clips?: Record<string, number>;
 }
 
 /**
@@ -87,6 +93,147 @@ export interface LayerFrame {
   min: Float32Array;
   max: Float32Array;
   data: Uint8Array;
+  /**
+   * How many of the layer's full-resolution float values are exactly 0 (the channel health's sparsity), counted in
+   * the extraction's min/max pass; absent where it was not counted (a pooled overview on wasm / cpu, webgl).
+   */
+  zeros?: number;
+}
+
+// ---------------------------------------------------------------- one unit, gradients (unit-inspect.ts, gradients.ts)
+
+/** Which unit: a layer, an output channel and (for spatial outputs) a position. */
+export interface UnitRef {
+  layer: string;
+  channel: number;
+  /** Row and column of the unit; ignored for a dense layer over a vector. */
+  y?: number;
+  x?: number;
+}
+
+/** One input channel's kernel slice. */
+export interface KernelSlice {
+  /** The input channel it reads (index into the input layer's channels); -1 for a dense layer's whole vector. */
+  inputChannel: number;
+  /** rows × cols weights, row-major. */
+  weights: Float32Array;
+  /** L2 norm of the slice (for sorting). */
+  norm: number;
+}
+
+/** The input patch a unit reads, with the products of its taps. */
+export interface UnitPatch {
+  /** The layer the patch is read from (the unit layer's input). */
+  layer: string;
+  rows: number;
+  cols: number;
+  /** Input channels, in slice order. */
+  channels: number[];
+  /** Input coordinates of tap (0, 0) and the step between taps (the dilation); may start in the padding. */
+  top: number;
+  left: number;
+  step: Pair;
+  /** slices × rows × cols input values (0 in padding). */
+  values: Float32Array;
+  /** rows × cols: CELL_INSIDE, CELL_PAD (the conv's own 'same' / explicit padding) or CELL_ZEROPAD. */
+  cells: Uint8Array;
+  /** Element-wise products kernel × input, same layout as `values`. */
+  products: Float32Array;
+}
+
+/** One stage of the value's computation, in order; the last one is the unit's final value. */
+export interface UnitStage {
+  /** The graph node whose output this stage's value is. */
+  layer: string;
+  kind: 'sum' | 'bias' | 'activation' | 'bn' | 'scale';
+  /** The step as a formula with the numbers, e.g. `relu6(7.31) = 6`. */
+  label: string;
+  /** This module's value, computed from the patch and the weights (float64 accumulation of float32 products). */
+  value: number;
+  /** The engine's value for this unit in that layer's output (null for intermediate stages a fused layer hides). */
+  engine: number | null;
+}
+
+/** Everything the kernel view and the step-through show for one unit. */
+export interface UnitInspection {
+  layer: string;
+  op: 'conv' | 'depthwise' | 'dense';
+  channel: number;
+  y: number;
+  x: number;
+  kernelSize: Pair;
+  strides: Pair;
+  dilation: Pair;
+  /** The padding the runner applies, resolved to pixels [top, bottom, left, right]. */
+  pad: [number, number, number, number];
+  kernels: KernelSlice[];
+  /**
+   * For a layer reading the 3-channel model input: the K×K×3 kernel as an RGBA image (row-major, 4 bytes a
+   * pixel), each component mapped 128 + 127·w / max|w| (zero is mid-grey, the scale symmetric).
+   */
+  rgb: { width: number; height: number; data: Uint8ClampedArray } | null;
+  bias: number;
+  patch: UnitPatch;
+  stages: UnitStage[];
+  /** The final value (the last stage's). */
+  value: number;
+}
+
+/** A unit: layer, channel and (for spatial layers) position. */
+export interface GradientUnit {
+  layer: string;
+  channel: number;
+  y?: number;
+  x?: number;
+}
+
+/** The effective receptive field of one unit. */
+export interface EffectiveField {
+  layer: string;
+  channel: number;
+  y: number;
+  x: number;
+  /** The model input's size: `map` is height × width, row-major. */
+  height: number;
+  width: number;
+  /** Σ over input channels of |∂ unit / ∂ pixel|. */
+  map: Float32Array;
+  max: number;
+  /** Σ of the map (the gradient mass). */
+  mass: number;
+  /** The theoretical receptive field (inclusive input pixels, may reach into padding); null for non-spatial layers. */
+  box: Footprint | null;
+  /** Share of the gradient mass on pixels inside the theoretical box (1 up to rounding). */
+  insideBox: number;
+  /**
+   * The smallest set of pixels, taken in order of descending gradient, that holds 95 % of the mass, as a share of
+   * the theoretical box's area inside the image (the pixels the unit can see at all). 1 = the gradient is spread
+   * over the whole field; Luo et al.'s trained networks give a small Gaussian-like centre. Null when the mass is 0.
+   */
+  share95: number | null;
+  /** The number of pixels in that set. */
+  pixels95: number;
+}
+
+/** A Grad-CAM map for one class on one layer. */
+export interface GradCam {
+  layer: string;
+  classIndex: number;
+  /** The class score that was differentiated (the pre-softmax logit where the model has one). */
+  score: number;
+  /** Whether `score` is the logit (true) or the model's output (false, no softmax to undo). */
+  logit: boolean;
+  /** The layer's size and the CAM on it: ReLU(Σ_k w_k A_k), row-major. */
+  layerHeight: number;
+  layerWidth: number;
+  layerMap: Float32Array;
+  /** w_k: the spatial mean of ∂ score / ∂ A_k, per channel. */
+  weights: Float32Array;
+  /** The CAM resized bilinearly (half-pixel centres) to the model input, height × width. */
+  height: number;
+  width: number;
+  map: Float32Array;
+  max: number;
 }
 
 /** Image bytes as read from a file, or already decoded RGBA pixels (Node, tests, CLI). */
@@ -122,6 +269,15 @@ export type EngineRequest =
       preprocess?: Partial<Preprocess>;
     }
   | { type: 'channel'; id: number; modelId: string; layerId: string; channel: number }
+  /**
+   * One unit taken apart (kernel, patch, products, stages) on the model's last analysed image; answered by
+   * `unitInspection`. Like the three below it is cancelled by a newer `analyze` (its image is no longer on screen).
+   */
+  | { type: 'inspectUnit'; id: number; modelId: string; layer: string; channel: number; y?: number; x?: number }
+  /** The effective receptive field (input gradient) of one unit on the last analysed image; answered in kind. */
+  | { type: 'effectiveField'; id: number; modelId: string; layer: string; channel: number; y?: number; x?: number }
+  /** Grad-CAM on the last analysed image: class default the top prediction, layer default the last spatial one. */
+  | { type: 'gradCam'; id: number; modelId: string; classIndex?: number; layer?: string }
   | { type: 'cancel'; id: number; target: number }
   /**
    * Frame buffers the UI has drawn and dropped, transferred back (the `data.buffer` of earlier frames): the engine
@@ -196,6 +352,9 @@ export type EngineReply =
       prediction?: Prediction;
     }
   | { type: 'channel'; id: number; layerId: string; channel: number; shape: [number, number]; values: Float32Array }
+  | { type: 'unitInspection'; id: number; result: UnitInspection }
+  | { type: 'effectiveField'; id: number; result: EffectiveField }
+  | { type: 'gradCam'; id: number; result: GradCam }
   | { type: 'cancelled'; id: number }
   /** The answer to `ping`; `heapBytes`: memory the engine's thread holds (JS heap + wasm memory), when known. */
   | { type: 'pong'; id: number; heapBytes?: number }

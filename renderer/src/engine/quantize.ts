@@ -11,6 +11,11 @@ export interface QuantizedFrame {
   min: Float32Array;
   max: Float32Array;
   data: Uint8Array;
+  /**
+   * Exact zeros among the layer's full-resolution values (the channel health's sparsity); absent for a pooled
+   * overview, whose values are averages (zeros are counted before pooling only where the values are read anyway).
+   */
+  zeros?: number;
 }
 
 /**
@@ -94,6 +99,7 @@ function quantizeFull(
   const min = new Float32Array(C).fill(Infinity);
   const max = new Float32Array(C).fill(-Infinity);
   const data = into ?? new Uint8Array(HW * C);
+  let zeros = 0;
   if (C === 1) {
     let lo = Infinity,
       hi = -Infinity;
@@ -101,6 +107,7 @@ function quantizeFull(
       const v = src[i];
       if (v < lo) lo = v;
       if (v > hi) hi = v;
+      if (v === 0) zeros++;
     }
     min[0] = lo;
     max[0] = hi;
@@ -110,6 +117,7 @@ function quantizeFull(
         const v = src[i];
         if (v < min[c]) min[c] = v;
         if (v > max[c]) max[c] = v;
+        if (v === 0) zeros++;
       }
     }
   }
@@ -123,7 +131,7 @@ function quantizeFull(
   for (let p = 0, i = 0; p < HW; p++) {
     for (let c = 0, o = p; c < C; c++, i++, o += HW) data[o] = (src[i] - min[c]) * scale[c] + 0.5;
   }
-  return { shape, min, max, data };
+  return { shape, min, max, data, zeros };
 }
 
 /** Dequantizes one value of a frame (tests, tooltips). */

@@ -9,6 +9,11 @@ import { InputError } from './image-header';
 import type { EngineReply, EngineRequest, PortLike } from './protocol';
 import { parseRequest } from './protocol-schema';
 
+/** Each buffer once (a transfer list naming one twice throws a DataCloneError). */
+function uniqueBuffers(buffers: ArrayBufferLike[]): Transferable[] {
+  return [...new Set(buffers)] as Transferable[];
+}
+
 /** Options of {@link serveEngine}. */
 export interface ServeOptions {
   /**
@@ -126,6 +131,37 @@ export function serveEngine(port: PortLike, engine: Engine, opts: ServeOptions =
         post(
           { type: 'channel', id: req.id, layerId: req.layerId, channel: req.channel, shape: r.shape, values: r.values },
           [r.values.buffer],
+        );
+        return;
+      }
+      case 'inspectUnit':
+      case 'effectiveField': {
+        // Tracked as a pass: a newer analyze (a new image) cancels it, as it cancels that image's frames.
+        const signal = track(req.id, 'analyze');
+        const ref = { layer: req.layer, channel: req.channel, y: req.y, x: req.x };
+        if (req.type === 'inspectUnit') {
+          const result = await engine.inspectUnit(req.modelId, ref, signal);
+          const p = result.patch;
+          const transfer = [
+            ...result.kernels.map((k) => k.weights.buffer),
+            p.values.buffer,
+            p.cells.buffer,
+            p.products.buffer,
+            ...(result.rgb ? [result.rgb.data.buffer] : []),
+          ];
+          post({ type: 'unitInspection', id: req.id, result }, uniqueBuffers(transfer));
+        } else {
+          const result = await engine.effectiveField(req.modelId, ref, signal);
+          post({ type: 'effectiveField', id: req.id, result }, [result.map.buffer]);
+        }
+        return;
+      }
+      case 'gradCam': {
+        const signal = track(req.id, 'analyze');
+        const result = await engine.gradCam(req.modelId, { classIndex: req.classIndex, layer: req.layer }, signal);
+        post(
+          { type: 'gradCam', id: req.id, result },
+          uniqueBuffers([result.map.buffer, result.layerMap.buffer, result.weights.buffer]),
         );
         return;
       }

@@ -14,88 +14,15 @@ import type { Pair } from '../analysis/types';
 import type { ConvNode, DenseNode, DepthwiseNode, GraphNode, ModelGraph, TensorData } from '../zoo/graph';
 import { InputError } from './image-header';
 import type { IRRunner } from './ir-runner';
+import type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from './protocol';
 
-/** Which unit: a layer, an output channel and (for spatial outputs) a position. */
-export interface UnitRef {
-  layer: string;
-  channel: number;
-  /** Row and column of the unit; ignored for a dense layer over a vector. */
-  y?: number;
-  x?: number;
-}
-
-/** One input channel's kernel slice. */
-export interface KernelSlice {
-  /** The input channel it reads (index into the input layer's channels); -1 for a dense layer's whole vector. */
-  inputChannel: number;
-  /** rows × cols weights, row-major. */
-  weights: Float32Array;
-  /** L2 norm of the slice (for sorting). */
-  norm: number;
-}
+// The result types live in protocol.ts (they cross the port); re-exported for the engine's callers.
+export type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from './protocol';
 
 /** How a patch cell relates to the image: inside, in the layer's own padding, or in a ZeroPadding2D border. */
 export const CELL_INSIDE = 0;
 export const CELL_PAD = 1;
 export const CELL_ZEROPAD = 2;
-
-/** The input patch a unit reads, with the products of its taps. */
-export interface UnitPatch {
-  /** The layer the patch is read from (the unit layer's input). */
-  layer: string;
-  rows: number;
-  cols: number;
-  /** Input channels, in slice order. */
-  channels: number[];
-  /** Input coordinates of tap (0, 0) and the step between taps (the dilation); may start in the padding. */
-  top: number;
-  left: number;
-  step: Pair;
-  /** slices × rows × cols input values (0 in padding). */
-  values: Float32Array;
-  /** rows × cols: CELL_INSIDE, CELL_PAD (the conv's own 'same' / explicit padding) or CELL_ZEROPAD. */
-  cells: Uint8Array;
-  /** Element-wise products kernel × input, same layout as `values`. */
-  products: Float32Array;
-}
-
-/** One stage of the value's computation, in order; the last one is the unit's final value. */
-export interface UnitStage {
-  /** The graph node whose output this stage's value is. */
-  layer: string;
-  kind: 'sum' | 'bias' | 'activation' | 'bn' | 'scale';
-  /** The step as a formula with the numbers, e.g. `relu6(7.31) = 6`. */
-  label: string;
-  /** This module's value, computed from the patch and the weights (float64 accumulation of float32 products). */
-  value: number;
-  /** The engine's value for this unit in that layer's output (null for intermediate stages a fused layer hides). */
-  engine: number | null;
-}
-
-/** Everything the kernel view and the step-through show for one unit. */
-export interface UnitInspection {
-  layer: string;
-  op: 'conv' | 'depthwise' | 'dense';
-  channel: number;
-  y: number;
-  x: number;
-  kernelSize: Pair;
-  strides: Pair;
-  dilation: Pair;
-  /** The padding the runner applies, resolved to pixels [top, bottom, left, right]. */
-  pad: [number, number, number, number];
-  kernels: KernelSlice[];
-  /**
-   * For a layer reading the 3-channel model input: the K×K×3 kernel as an RGBA image (row-major, 4 bytes a
-   * pixel), each component mapped 128 + 127·w / max|w| (zero is mid-grey, the scale symmetric).
-   */
-  rgb: { width: number; height: number; data: Uint8ClampedArray } | null;
-  bias: number;
-  patch: UnitPatch;
-  stages: UnitStage[];
-  /** The final value (the last stage's). */
-  value: number;
-}
 
 /** What the inspector needs: the graph, its weights by node (a WeightStore or a lazy lookup), and the runner. */
 export interface InspectContext {

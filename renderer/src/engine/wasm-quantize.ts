@@ -46,6 +46,10 @@ const F32X4_SUB = simd(0xe5);
 /** v128.const of four float32 0.5 (0x3f000000, little-endian). */
 const HALF = simd(0x0c, ...[0, 0, 0, 0x3f, 0, 0, 0, 0x3f, 0, 0, 0, 0x3f, 0, 0, 0, 0x3f]);
 const F32X4_MUL = simd(0xe6);
+const F32X4_EQ = simd(0x41); // lanes: all ones where a == b (so -0 == 0), else 0
+const I32X4_SUB = simd(0xb1);
+/** v128.const of four zeros. */
+const ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 const F32X4_PMIN = simd(0xea); // b < a ? b : a — a NaN in b is ignored
 const F32X4_PMAX = simd(0xeb); // a < b ? b : a
 const I32X4_TRUNC_SAT_U = simd(0xf9);
@@ -66,7 +70,9 @@ const brIf = (d: number) => [0x0d, d];
 
 /**
  * minmax(src, HW, C, out): out[0..C) = min, out[C..2C) = max over HW pixels of NHWC floats at src
- * (out holds ±Infinity on entry). Locals: 4 cb (C·4), 5 end, 6 ptr, 7 c, 8 v.
+ * (out holds ±Infinity on entry), and out[2C..3C) as int32 += the number of exact zeros per channel (0 on entry):
+ * the channel health's sparsity, counted in the same pass over the values (each lane of f32x4.eq is −1 or 0, so
+ * subtracting it counts). Locals: 4 cb (C·4), 5 end, 6 ptr, 7 c, 8 v.
  */
 const MINMAX = (() => {
   const body = [
@@ -84,6 +90,10 @@ const MINMAX = (() => {
     // out[C + c] = pmax(out[C + c], v)
     ...get(3), ...get(4), ADD, ...get(7), ADD,
     ...get(3), ...get(4), ADD, ...get(7), ADD, ...V_LOAD, ...get(8), ...F32X4_PMAX, ...V_STORE,
+    // zeros[c] = zeros[c] − (v == 0), at out + 2·cb + c
+    ...get(3), ...get(4), ADD, ...get(4), ADD, ...get(7), ADD,
+    ...get(3), ...get(4), ADD, ...get(4), ADD, ...get(7), ADD, ...V_LOAD, ...get(8), ...ZERO, ...F32X4_EQ, ...I32X4_SUB,
+    ...V_STORE,
     ...get(7), ...i32c(16), ADD, ...tee(7), ...get(4), LT_U, ...brIf(0),
     END,
     ...get(6), ...get(4), ADD, ...set(6),
@@ -321,10 +331,15 @@ export class WasmQuantizer {
     let f = new Float32Array(this.heap.memory.buffer, stats, 4 * C);
     f.fill(Infinity, 0, C);
     f.fill(-Infinity, C, 2 * C);
+    f.fill(0, 2 * C, 3 * C); // the zero counts (int32 0 has float 0's bits)
     this.minmax(src, HW, C, stats);
     f = new Float32Array(this.heap.memory.buffer, stats, 4 * C);
     const min = f.slice(0, C);
     const max = f.slice(C, 2 * C);
+    // Read before min / scale overwrite that part of the block.
+    const counts = new Int32Array(this.heap.memory.buffer, stats + 8 * C, C);
+    let zeros = 0;
+    for (let c = 0; c < C; c++) zeros += counts[c];
     for (let c = 0; c < C; c++) {
       if (min[c] > max[c]) min[c] = max[c] = 0; // all NaN
       f[2 * C + c] = min[c];
@@ -334,7 +349,7 @@ export class WasmQuantizer {
     const bytes = new Uint8Array(this.heap.memory.buffer, dst, n);
     const data = opts.into ?? new Uint8Array(n);
     data.set(bytes);
-    return { shape: [H, W, C], min, max, data };
+    return { shape: [H, W, C], min, max, data, zeros };
   }
 
   /**

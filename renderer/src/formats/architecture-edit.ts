@@ -70,6 +70,7 @@ export const architectureEditFormat: ModelFormat = {
       graph,
       weights: seededWeightStore(built.edited, { seed: spec.seed }),
       format: 'architecture-edit',
+      trained: false,
       description: `Architecture edit of ${entry?.name ?? spec.base}, seeded untrained weights (${file})`,
       mainFile: file,
       ...(entry ? { preprocess: { preprocess: entry.defaultPreprocess, source: `the ${entry.name} convention` } } : {}),

@@ -35,6 +35,8 @@ export interface OpenedModel {
   weights: WeightStore;
   /** Registry id of the format that opened it. */
   format: string;
+  /** False when the weights are seeded rather than learned (an architecture edit); absent means trained. */
+  trained?: boolean;
   /** What the file is, for the UI: "Keras 2.4.0 HDF5 (model.h5)", "ONNX opset 13, PyTorch 1.3 (lenet.onnx)". */
   description: string;
   /** The file the model was read from (path within the folder), for messages. */

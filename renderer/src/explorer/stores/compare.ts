@@ -9,6 +9,7 @@ import type {
   PassTimings,
   PortLike,
   UserModelFiles,
+  GradCam,
 } from '../../engine/protocol';
 import { EngineClient, type LoadOptions } from '../../engine/client';
 import type { OpenedFile } from '../../../../preload/contract';
@@ -19,7 +20,8 @@ import { errorText, imageObjectUrl, isCancelled } from './shared';
 import { useModelSettingsStore } from './model-settings';
 
 /** The parts of the engine client the comparison uses. */
-export type CompareEngine = Pick<EngineClient, 'hello' | 'loadModel' | 'loadUserModel' | 'analyze' | 'dispose'>;
+export type CompareEngine = Pick<EngineClient, 'hello' | 'loadModel' | 'loadUserModel' | 'analyze' | 'dispose'> &
+  Partial<Pick<EngineClient, 'gradCam'>>;
 
 /** The image every pane runs. `ref` says how a saved comparison finds it again. */
 export interface CompareImage {
@@ -61,6 +63,8 @@ export interface ComparePane {
   error: string | null;
   /** Position in the summary's frame order that the pane shows. */
   focusIndex: number;
+  /** Grad-CAM of the top prediction on this pane's image (last spatial layer), when asked for; cleared by a pass. */
+  cam: GradCam | null;
 }
 
 /** Largest side of the maps the panes receive: a pane is a quarter of the window, full resolution is not needed. */
@@ -246,6 +250,7 @@ export const useCompareStore = defineStore('compare', () => {
       backend: null,
       error: null,
       focusIndex: 0,
+      cam: null,
     }) as ComparePane;
   }
 
@@ -365,6 +370,7 @@ export const useCompareStore = defineStore('compare', () => {
     p.state = 'running';
     p.error = null;
     p.received = 0;
+    p.cam = null; // computed on the previous image
     const incoming = markRaw(new Map<string, LayerFrame>());
     let first = true;
     const pass = client.analyze({
@@ -412,6 +418,26 @@ export const useCompareStore = defineStore('compare', () => {
     } finally {
       if (current?.key === p.key) current = null;
     }
+  }
+
+  /**
+   * Grad-CAM of a pane's top prediction on its last spatial layer, queued behind the passes (the engine answers on
+   * the model's last analysed image: this pane's, since this store runs that model's passes). `false` hides it.
+   */
+  function gradCam(key: string, show = true): Promise<void> {
+    const p = pane(key);
+    if (!p) return Promise.resolve();
+    if (!show) {
+      p.cam = null;
+      return Promise.resolve();
+    }
+    return enqueue(async () => {
+      const live = pane(key);
+      if (!client?.gradCam || !live?.summary || live.state !== 'done' || !image.value) return;
+      const r = await client.gradCam(live.modelId);
+      const now = pane(key);
+      if (now) now.cam = markRaw(r);
+    });
   }
 
   /** Sets the image and reruns every pane on it, one model at a time in pane order. */
@@ -503,6 +529,7 @@ export const useCompareStore = defineStore('compare', () => {
     step,
     setLinkMode,
     focusedLayerId,
+    gradCam,
     resourcesBase,
   };
 });

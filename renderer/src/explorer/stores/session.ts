@@ -13,6 +13,9 @@ import type {
   Preprocess,
   ResizePolicy,
   UserModelFiles,
+  UnitInspection,
+  EffectiveField,
+  GradCam,
 } from '../../engine/protocol';
 import { EngineClient, EngineDead, EngineError, type LoadOptions, type RequestInfo } from '../../engine/client';
 import { checkImageBytes } from '../../engine/image-header';
@@ -22,6 +25,7 @@ import { withOverride } from '../preprocess-presets';
 import { fetchSample } from '../samples';
 import type { OpenedFile } from '../../../../preload/contract';
 import type { LayerAnalysis } from '../../analysis/types';
+import { healthFromRange, type ChannelHealth } from '../../engine/channel-health';
 
 /** An image the user opened this session (the strip lets them switch back). */
 export interface SessionImage {
@@ -70,6 +74,14 @@ export function firstFocusIndex(layers: readonly LayerAnalysis[]): number {
     0,
     layers.findIndex((l) => l.params.total > 0),
   );
+}
+
+/** A unit of a layer's output: channel and (for spatial layers) row and column. */
+export interface UnitPick {
+  layerId: string;
+  channel: number;
+  y: number;
+  x: number;
 }
 
 /** Memory (JS heap + wasm) past which the engine is recycled after a pass. */
@@ -126,6 +138,13 @@ export const useSessionStore = defineStore('session', () => {
   const passBackend = ref<BackendName | null>(null);
 
   const focusIndex = ref(0);
+  /**
+   * The unit the user pinned in the 3D view (click a feature map): the side panel shows its kernel, the step-through
+   * and its effective field. Cleared when another model is shown.
+   */
+  const pinnedUnit = shallowRef<UnitPick | null>(null);
+  /** Bumped when a pass finishes: results computed on the previous image are stale from then on. */
+  const passVersion = ref(0);
   const notice = ref<Notice | null>(null);
   const resize = ref<ResizePolicy | null>(null);
   /** Models that made the engine stop (the UI shows a "caused the engine to stop" badge). */
@@ -451,6 +470,7 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   function applySummary(s: ModelSummary): void {
+    if (summary.value?.id !== s.id) pinnedUnit.value = null;
     summary.value = s;
     modelId.value = s.id;
     // A model opens on its first layer with weights, not on the input's zero-padding.
@@ -555,6 +575,7 @@ export const useSessionStore = defineStore('session', () => {
       prediction.value = done.prediction ?? null;
       predictionModel.value = s.id;
       passState.value = 'done';
+      passVersion.value++;
       if (replaced) retireFrames(replaced);
       lastGoodImageId = img.id;
       recycleIfLarge();
@@ -609,6 +630,47 @@ export const useSessionStore = defineStore('session', () => {
   }
 
   /**
+   * A layer's channel health on the current image, from its frame's per-channel float min / max (exact for dead
+   * and saturated channels) and its zero count (sparsity, where the engine counted it); null before its frame arrives.
+   */
+  function healthOf(layerId: string): ChannelHealth | null {
+    const f = frames.value.get(layerId);
+    if (!f) return null;
+    const full = f.fullShape;
+    const perChannel = full.length > 1 ? full.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
+    return healthFromRange(f.min, f.max, perChannel, {
+      clip: summary.value?.clips?.[layerId] ?? null,
+      ...(f.zeros !== undefined ? { zeros: f.zeros } : {}),
+    });
+  }
+
+  /** Pins a unit (or releases it with null); the side panel inspects it. */
+  function pinUnit(unit: UnitPick | null): void {
+    pinnedUnit.value = unit;
+  }
+
+  /** The pinned-unit requests, on the current model's last analysed image (a newer image cancels them). */
+  async function inspectUnit(unit: UnitPick): Promise<UnitInspection | null> {
+    if (!client || !summary.value) return null;
+    return client.inspectUnit(summary.value.id, { layer: unit.layerId, channel: unit.channel, y: unit.y, x: unit.x });
+  }
+
+  async function effectiveField(unit: UnitPick): Promise<EffectiveField | null> {
+    if (!client || !summary.value) return null;
+    return client.effectiveField(summary.value.id, {
+      layer: unit.layerId,
+      channel: unit.channel,
+      y: unit.y,
+      x: unit.x,
+    });
+  }
+
+  async function gradCam(which: { classIndex?: number; layer?: string }): Promise<GradCam | null> {
+    if (!client || !summary.value) return null;
+    return client.gradCam(summary.value.id, which);
+  }
+
+  /**
    * Test hooks for the recovery tests (window.__fme.store): the engine spins or exits. Answered with an
    * error unless the engine was started with its test hooks (`?test=1` in the browser build).
    */
@@ -647,6 +709,13 @@ export const useSessionStore = defineStore('session', () => {
     conventionsOverridden,
     focusIndex,
     focusedLayer,
+    pinnedUnit,
+    passVersion,
+    pinUnit,
+    healthOf,
+    inspectUnit,
+    effectiveField,
+    gradCam,
     layers,
     frameLayers,
     notice,
