@@ -125,6 +125,12 @@ describe('compare store on the real engine (wasm)', () => {
     const bundled = store.table.models.find((m) => m.modelId === 'mobilenetv2-pretrained')!;
     expect(bundled.params).toBe(store.panes[1].summary!.analysis.totals.params);
     expect(bundled.trained).toBe(true);
+    // Its prediction on the image is in the table: the engine's top classes for that pass, highest first.
+    const top = store.panes[1].prediction!.top;
+    expect(bundled.prediction!.map((c) => c.label)).toEqual(
+      [...top].sort((a, b) => b.probability - a.probability).map((c) => c.label),
+    );
+    expect(bundled.prediction!.length).toBe(5);
   });
 
   it('lines up the other pane when one steps, by stage or by depth', () => {

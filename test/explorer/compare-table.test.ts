@@ -133,3 +133,33 @@ describe('comparison table', () => {
     expect(doc.models[0].stages.reduce((s: number, st: { params: number }) => s + st.params, 0)).toBe(138_357_544);
   });
 });
+
+describe('predictions in the comparison table', () => {
+  it("shows each model's top classes on the image, highest first, and writes the top one to CSV", async () => {
+    const { mount } = await import('@vue/test-utils');
+    const { default: CompareTable } = await import('../../renderer/src/explorer/compare/CompareTable.vue');
+    const table = buildComparisonTable([
+      model('vgg16', {
+        trained: true,
+        prediction: [
+          { label: 'tiger cat', probability: 0.2 },
+          { label: 'tabby, tabby cat', probability: 0.64 },
+          { label: 'Egyptian cat', probability: 0.05 },
+        ],
+      }),
+      model('resnet50'),
+    ]);
+    expect(table.models[0].prediction?.map((c) => c.label)).toEqual(['tabby, tabby cat', 'tiger cat', 'Egyptian cat']);
+    expect(table.models[1].prediction).toBeNull();
+    const rows = readCsv(tableToCsv(table));
+    const col = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
+    const totals = rows.filter((r) => r[col('scope')] === 'total');
+    expect(totals.map((r) => r[col('top1')])).toEqual(['tabby, tabby cat', '']);
+    expect(totals[0][col('top1_probability')]).toBe('0.640000');
+    const w = mount(CompareTable, { props: { table, colors: { vgg16: '#f00', resnet50: '#0f0' } } });
+    const cells = w.findAll('[data-col="prediction"]');
+    expect(cells[0].text()).toBe('tabby, tabby cat 64.0%');
+    expect(cells[0].attributes('title')).toBe('tabby, tabby cat 64.0%\ntiger cat 20.0%\nEgyptian cat 5.0%');
+    expect(cells[1].text()).toBe('—');
+  });
+});

@@ -20,6 +20,14 @@ export interface TableModel {
   lastPassMs: number | null;
   /** Backend of that pass. */
   backend: BackendName | null;
+  /** The last pass's top classes (highest first), null before it finishes or when the model has no class vector. */
+  prediction?: readonly PredictedClass[] | null;
+}
+
+/** One of a model's top classes on the compared image. */
+export interface PredictedClass {
+  label: string;
+  probability: number;
 }
 
 /** One model's row. Counts are exact integers. */
@@ -46,6 +54,8 @@ export interface ModelRow {
   finalRfLayer: string | null;
   lastPassMs: number | null;
   backend: BackendName | null;
+  /** Top classes of the last pass, highest first (up to 5); null when unknown. */
+  prediction: PredictedClass[] | null;
 }
 
 /** One model's numbers in one stage. */
@@ -103,6 +113,12 @@ export function buildComparisonTable(models: readonly TableModel[]): ComparisonT
       finalRfLayer: rf?.layerId ?? null,
       lastPassMs: m.lastPassMs,
       backend: m.backend,
+      prediction: m.prediction
+        ? [...m.prediction]
+            .sort((a, b) => b.probability - a.probability)
+            .slice(0, 5)
+            .map((c) => ({ label: c.label, probability: c.probability }))
+        : null,
     };
   });
   const sources: AlignSource[] = models.map((m) => ({ key: m.key, analysis: m.analysis, frameOrder: m.frameOrder }));
@@ -140,6 +156,8 @@ export const CSV_COLUMNS = [
   'final_rf',
   'last_pass_ms',
   'backend',
+  'top1',
+  'top1_probability',
 ] as const;
 
 /** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
@@ -177,6 +195,8 @@ export function tableToCsv(table: ComparisonTable): string {
       size(m.finalRf),
       m.lastPassMs === null ? null : m.lastPassMs.toFixed(1),
       m.backend,
+      m.prediction?.[0]?.label ?? null,
+      m.prediction?.[0] ? m.prediction[0].probability.toFixed(6) : null,
     ]);
   }
   for (const s of table.stages) {
@@ -198,6 +218,8 @@ export function tableToCsv(table: ComparisonTable): string {
         null,
         null,
         c.macs,
+        null,
+        null,
         null,
         null,
         null,

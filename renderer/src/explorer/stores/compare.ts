@@ -10,6 +10,7 @@ import type {
   PortLike,
   UserModelFiles,
   GradCam,
+  Prediction,
 } from '../../engine/protocol';
 import { EngineClient, type LoadOptions } from '../../engine/client';
 import type { OpenedFile } from '../../../../preload/contract';
@@ -65,6 +66,8 @@ export interface ComparePane {
   focusIndex: number;
   /** Grad-CAM of the top prediction on this pane's image (last spatial layer), when asked for; cleared by a pass. */
   cam: GradCam | null;
+  /** The last pass's prediction (top classes), null before it finishes or for a model without a class vector. */
+  prediction: Prediction | null;
 }
 
 /** Largest side of the maps the panes receive: a pane is a quarter of the window, full resolution is not needed. */
@@ -120,6 +123,7 @@ export const useCompareStore = defineStore('compare', () => {
           frameOrder: p.summary.frameOrder,
           lastPassMs: p.timings?.totalMs ?? null,
           backend: p.backend,
+          prediction: p.prediction?.top ?? null,
         })),
     ),
   );
@@ -248,6 +252,7 @@ export const useCompareStore = defineStore('compare', () => {
       received: 0,
       timings: null,
       backend: null,
+      prediction: null,
       error: null,
       focusIndex: 0,
       cam: null,
@@ -405,6 +410,7 @@ export const useCompareStore = defineStore('compare', () => {
       if (!live) return;
       live.timings = done.timings;
       live.backend = done.backend;
+      live.prediction = done.prediction ? markRaw(done.prediction) : null;
       live.state = 'done';
     } catch (e) {
       const live = pane(p.key);
