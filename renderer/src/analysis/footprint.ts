@@ -2,24 +2,9 @@
  * Where a unit looks: its receptive field in input pixels, and the units of an earlier layer inside that field
  * (the cone the UI draws through every layer).
  */
-import type { LayerAnalysis, ModelAnalysis, ReceptiveField } from './types';
+import type { Footprint, IndexBox, LayerAnalysis, ModelAnalysis, ReceptiveField } from './types';
 
-/** A unit's field in input pixel indices (inclusive), and the part of it inside the image (null if none). */
-export interface Footprint {
-  top: number;
-  left: number;
-  bottom: number;
-  right: number;
-  clipped: { top: number; left: number; bottom: number; right: number } | null;
-}
-
-/** An inclusive box of unit indices in a layer's output. */
-export interface IndexBox {
-  y0: number;
-  y1: number;
-  x0: number;
-  x1: number;
-}
+export type { Footprint, IndexBox };
 
 function layerWithField(analysis: ModelAnalysis, layerId: string): LayerAnalysis & { receptiveField: ReceptiveField } {
   const layer = analysis.layers.find((l) => l.id === layerId);
