@@ -120,8 +120,34 @@ const MINMAX = (() => {
  * single-byte stores that each touch another channel's row. The HW % 4 tail pixels take the per-pixel loop.
  * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw4, 12 a, 13 dp; 14 mn, 15 sc, 16–19 q0–q3 (v128).
  */
-const QUANTIZE = (() => {
+/**
+ * One pixel at a time from pixel `p` (local 6) to HW (param 1): the blocked kernel's tail and the whole of the
+ * per-pixel reference kernel. Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q.
+ */
+const PIXEL_LOOP = (() => {
   const storeLane = (k: number) => [...get(9), ...get(10), ...lane(k), ...STORE8, ...get(9), ...get(1), ADD, ...set(9)];
+  return [
+    ...BLOCK, ...LOOP,
+    ...get(6), ...get(1), GE_U, ...brIf(1),
+    ...i32c(0), ...set(8),
+    ...get(4), ...get(6), ADD, ...set(9),
+    ...LOOP,
+    ...get(7), ...get(8), ADD, ...V_LOAD,
+    ...get(3), ...get(8), ADD, ...V_LOAD, ...F32X4_SUB,
+    ...get(3), ...get(5), ADD, ...get(8), ADD, ...V_LOAD, ...F32X4_MUL,
+    ...HALF, ...F32X4_ADD,
+    ...I32X4_TRUNC_SAT_U, ...set(10),
+    ...storeLane(0), ...storeLane(1), ...storeLane(2), ...storeLane(3),
+    ...get(8), ...i32c(16), ADD, ...tee(8), ...get(5), LT_U, ...brIf(0),
+    END,
+    ...get(7), ...get(5), ADD, ...set(7),
+    ...get(6), ...i32c(1), ADD, ...set(6),
+    ...br(0),
+    END, END,
+  ]; // prettier-ignore
+})();
+
+const QUANTIZE = (() => {
   /** q_k = trunc_sat((load(a) − mn)·sc + 0.5) into local `to`. */
   const quantAt = (to: number) => [
     ...get(12), ...V_LOAD, ...get(14), ...F32X4_SUB, ...get(15), ...F32X4_MUL, ...HALF, ...F32X4_ADD,
@@ -164,23 +190,7 @@ const QUANTIZE = (() => {
     ...br(0),
     END, END,
     // Tail: pixels [hw4, HW) one at a time.
-    ...BLOCK, ...LOOP,
-    ...get(6), ...get(1), GE_U, ...brIf(1),
-    ...i32c(0), ...set(8),
-    ...get(4), ...get(6), ADD, ...set(9),
-    ...LOOP,
-    ...get(7), ...get(8), ADD, ...V_LOAD,
-    ...get(3), ...get(8), ADD, ...V_LOAD, ...F32X4_SUB,
-    ...get(3), ...get(5), ADD, ...get(8), ADD, ...V_LOAD, ...F32X4_MUL,
-    ...HALF, ...F32X4_ADD,
-    ...I32X4_TRUNC_SAT_U, ...set(10),
-    ...storeLane(0), ...storeLane(1), ...storeLane(2), ...storeLane(3),
-    ...get(8), ...i32c(16), ADD, ...tee(8), ...get(5), LT_U, ...brIf(0),
-    END,
-    ...get(7), ...get(5), ADD, ...set(7),
-    ...get(6), ...i32c(1), ADD, ...set(6),
-    ...br(0),
-    END, END,
+    ...PIXEL_LOOP,
     END,
   ]; // prettier-ignore
   return [
@@ -200,28 +210,11 @@ const QUANTIZE = (() => {
  * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q.
  */
 const QUANTIZE_PIXELS = (() => {
-  const storeLane = (k: number) => [...get(9), ...get(10), ...lane(k), ...STORE8, ...get(9), ...get(1), ADD, ...set(9)];
   const body = [
     ...get(2), ...i32c(4), MUL, ...set(5),
     ...i32c(0), ...set(6),
     ...get(0), ...set(7),
-    ...BLOCK, ...LOOP,
-    ...get(6), ...get(1), GE_U, ...brIf(1),
-    ...i32c(0), ...set(8),
-    ...get(4), ...get(6), ADD, ...set(9),
-    ...LOOP,
-    ...get(7), ...get(8), ADD, ...V_LOAD,
-    ...get(3), ...get(8), ADD, ...V_LOAD, ...F32X4_SUB,
-    ...get(3), ...get(5), ADD, ...get(8), ADD, ...V_LOAD, ...F32X4_MUL,
-    ...HALF, ...F32X4_ADD,
-    ...I32X4_TRUNC_SAT_U, ...set(10),
-    ...storeLane(0), ...storeLane(1), ...storeLane(2), ...storeLane(3),
-    ...get(8), ...i32c(16), ADD, ...tee(8), ...get(5), LT_U, ...brIf(0),
-    END,
-    ...get(7), ...get(5), ADD, ...set(7),
-    ...get(6), ...i32c(1), ADD, ...set(6),
-    ...br(0),
-    END, END,
+    ...PIXEL_LOOP,
     END,
   ]; // prettier-ignore
   return [
