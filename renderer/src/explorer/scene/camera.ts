@@ -33,29 +33,7 @@ export function fitDistance(radius: number, fovY: number, aspect: number, margin
  * a corner's lateral offsets do not depend on the distance, its depth grows with it.
  */
 export function overviewPose(layout: Pick<SceneLayout, 'bounds'>, fovY: number, aspect: number, margin = 1.06): Pose {
-  const { min, max } = layout.bounds;
-  const target: V3 = [(min[0] + max[0]) / 2, (min[1] + max[1]) / 2, (min[2] + max[2]) / 2];
-  const d = OVERVIEW_DIRECTION;
-  // Camera axes for a camera at target + d·dist looking at target with +y up.
-  const right = normalize([d[2], 0, -d[0]]);
-  const up: V3 = [
-    d[1] * right[2] - d[2] * right[1],
-    d[2] * right[0] - d[0] * right[2],
-    d[0] * right[1] - d[1] * right[0],
-  ];
-  const tanV = Math.tan(rad(fovY) / 2) / margin;
-  const tanH = tanV * aspect;
-  let distance = 1;
-  for (const x of [min[0], max[0]])
-    for (const y of [min[1], max[1]])
-      for (const z of [min[2], max[2]]) {
-        const p = [x - target[0], y - target[1], z - target[2]];
-        const along = p[0] * d[0] + p[1] * d[1] + p[2] * d[2];
-        const px = p[0] * right[0] + p[1] * right[1] + p[2] * right[2];
-        const py = p[0] * up[0] + p[1] * up[1] + p[2] * up[2];
-        distance = Math.max(distance, along + Math.abs(px) / tanH, along + Math.abs(py) / tanV);
-      }
-  return { target, position: [target[0] + d[0] * distance, target[1] + d[1] * distance, target[2] + d[2] * distance] };
+  return fitBox(layout.bounds.min, layout.bounds.max, OVERVIEW_DIRECTION, fovY, aspect, margin);
 }
 
 /** A block filling most of the view, seen from `FOCUS_DIRECTION`. */
@@ -118,7 +96,7 @@ export function clipPlanes(
 
 /**
  * A box in view from `dir` (unit vector from the target towards the camera): the nearest distance at which every
- * corner lies inside the frustum, with a margin (the same arithmetic as `overviewPose`).
+ * corner lies inside the frustum, with a margin (`overviewPose` is this box from OVERVIEW_DIRECTION).
  */
 export function fitBox(
   min: readonly number[],
