@@ -266,32 +266,14 @@ export class ModelView {
       texture.name = `values:${block.id}`;
       this.ledger.track(texture, 'texture', plan.bytes);
       const geometry = this.ledger.track(new PlaneGeometry(block.width, block.height), 'geometry');
-      const material = this.ledger.track(
-        new ShaderMaterial({
-          glslVersion: GLSL3,
-          vertexShader: TILE_VERTEX,
-          fragmentShader: TILE_FRAGMENT,
-          side: DoubleSide,
-          polygonOffset: true,
-          polygonOffsetFactor: 1,
-          polygonOffsetUnits: 1,
-          uniforms: {
-            uMaps: { value: null },
-            uLut: { value: this.ctx.luts.viridis },
-            uGrid: { value: new Vector2(1, 1) },
-            uInset: { value: new Vector2() },
-            uLayerRange: { value: new Vector2() },
-            uPerChannel: { value: 0 },
-            uDiverging: { value: 0 },
-            uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
-            uStrip: { value: 1 },
-            uValues: { value: texture },
-            uTexWidth: { value: texW },
-          },
-        }),
-        'material',
-      );
-      material.name = `strip:${block.id}`;
+      const material = this.tileMaterial(`strip:${block.id}`, {
+        maps: null,
+        grid: [1, 1],
+        perChannel: 0,
+        strip: 1,
+        values: texture,
+        texWidth: texW,
+      });
       const mesh = this.ledger.track(new InstancedMesh(geometry, material, 1), 'object');
       mesh.name = block.id;
       mesh.userData.layerId = block.id;
@@ -331,6 +313,50 @@ export class ModelView {
     return lm;
   }
 
+  /**
+   * The tile shader's material for one layer: its maps as an array texture (grid of channel tiles), or a vector
+   * layer's values as a strip texture; everything else is shared.
+   */
+  private tileMaterial(
+    name: string,
+    o: {
+      maps: DataArrayTexture | null;
+      grid: [number, number];
+      perChannel: 0 | 1;
+      strip: 0 | 1;
+      values: DataTexture | null;
+      texWidth: number;
+    },
+  ): ShaderMaterial {
+    const material = this.ledger.track(
+      new ShaderMaterial({
+        glslVersion: GLSL3,
+        vertexShader: TILE_VERTEX,
+        fragmentShader: TILE_FRAGMENT,
+        side: DoubleSide,
+        polygonOffset: true, // tiles sit on the outline's front face: let the lines win
+        polygonOffsetFactor: 1,
+        polygonOffsetUnits: 1,
+        uniforms: {
+          uMaps: { value: o.maps },
+          uLut: { value: this.ctx.luts.viridis },
+          uGrid: { value: new Vector2(o.grid[0], o.grid[1]) },
+          uInset: { value: new Vector2() },
+          uLayerRange: { value: new Vector2() },
+          uPerChannel: { value: o.perChannel },
+          uDiverging: { value: 0 },
+          uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
+          uStrip: { value: o.strip },
+          uValues: { value: o.values },
+          uTexWidth: { value: o.texWidth },
+        },
+      }),
+      'material',
+    );
+    material.name = name;
+    return material;
+  }
+
   private createLayer(block: BlockLayout, frame: LayerFrame, plan: ArrayTexturePlan, data: Uint8Array): LayerMesh {
     const texture = new DataArrayTexture(data, plan.width, plan.height, plan.depth);
     texture.format = RedFormat;
@@ -344,32 +370,14 @@ export class ModelView {
     this.ledger.track(texture, 'texture', plan.bytes);
 
     const geometry = this.ledger.track(new PlaneGeometry(block.width, block.height), 'geometry');
-    const material = this.ledger.track(
-      new ShaderMaterial({
-        glslVersion: GLSL3,
-        vertexShader: TILE_VERTEX,
-        fragmentShader: TILE_FRAGMENT,
-        side: DoubleSide,
-        polygonOffset: true, // tiles sit on the outline's front face: let the lines win
-        polygonOffsetFactor: 1,
-        polygonOffsetUnits: 1,
-        uniforms: {
-          uMaps: { value: texture },
-          uLut: { value: this.ctx.luts.viridis },
-          uGrid: { value: new Vector2(plan.gx, plan.gy) },
-          uInset: { value: new Vector2() },
-          uLayerRange: { value: new Vector2() },
-          uPerChannel: { value: 1 },
-          uDiverging: { value: 0 },
-          uEdgeColor: { value: new Vector3(...srgb(this.ctx.colors.background)) },
-          uStrip: { value: 0 },
-          uValues: { value: null },
-          uTexWidth: { value: 1 },
-        },
-      }),
-      'material',
-    );
-    material.name = `tiles:${block.id}`;
+    const material = this.tileMaterial(`tiles:${block.id}`, {
+      maps: texture,
+      grid: [plan.gx, plan.gy],
+      perChannel: 1,
+      strip: 0,
+      values: null,
+      texWidth: 1,
+    });
     const mesh = this.ledger.track(new InstancedMesh(geometry, material, block.tiles), 'object');
     mesh.name = block.id;
     mesh.userData.layerId = block.id;
