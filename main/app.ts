@@ -7,7 +7,7 @@
 import { app, BrowserWindow, ipcMain, protocol, screen, session, type Session, type WebContents } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InferenceChannel, Invoke, Push, type AppInfo, type MenuCommand } from '../preload/contract';
+import { InferenceChannel, Invoke, Push, type AppInfo, type MenuCommand } from '../common/ipc-contract';
 import { FileService } from './files';
 import { TransferStore } from './transfers';
 import { InferenceHost } from './inference-host';

@@ -10,7 +10,7 @@ import type { Stats } from 'node:fs';
 import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../preload/contract';
+import type { ModelFilesPayload, OpenedFile, RecentEntry, RecentOpenResult } from '../common/ipc-contract';
 import type { StateStore } from './state';
 import { readImageHeader, type ImageFormat as CommonImageFormat } from '../common/image-header';
 import { parseModelJsonFile } from '../common/model-json';

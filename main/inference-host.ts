@@ -8,7 +8,7 @@
  * to a limit), every live client gets a new port, and each UI hears about each step through `engine:status`.
  */
 import { MessageChannelMain, type BrowserWindow, type MessagePortMain } from 'electron';
-import { InferenceChannel, Push, type EnginePortMessage, type EngineStatus } from '../preload/contract';
+import { InferenceChannel, Push, type EnginePortMessage, type EngineStatus } from '../common/ipc-contract';
 import { createHardenedWindow } from './windows';
 
 /** A UI window's webContents, as far as the host needs it. */

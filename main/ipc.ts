@@ -5,7 +5,7 @@
  */
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents, WebFrameMain } from 'electron';
 import * as v from 'valibot';
-import { InferenceChannel, Invoke } from '../preload/contract';
+import { InferenceChannel, Invoke } from '../common/ipc-contract';
 import { isTrustedUrl } from './security';
 
 /** Which of our windows a webContents is. */

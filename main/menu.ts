@@ -4,7 +4,7 @@
  * `menu:open-recent` with its id (the UI then asks main to reopen it by id).
  */
 import { Menu, type MenuItemConstructorOptions } from 'electron';
-import type { MenuCommand, RecentEntry } from '../preload/contract';
+import type { MenuCommand, RecentEntry } from '../common/ipc-contract';
 
 /** What menu items do; the app wires these to the UI window and the state store. */
 export interface MenuActions {

@@ -3,7 +3,7 @@
  * argument; channels without one accept only `undefined`.
  */
 import * as v from 'valibot';
-import { InferenceChannel, Invoke, type InvokeChannel } from '../preload/contract';
+import { InferenceChannel, Invoke, type InvokeChannel } from '../common/ipc-contract';
 
 /** Longest path we accept from a renderer (PATH_MAX on Linux). */
 export const MAX_PATH_LENGTH = 4096;

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as v from 'valibot';
-import type { FoundWeights, RecentEntry } from '../preload/contract';
+import type { FoundWeights, RecentEntry } from '../common/ipc-contract';
 import { PathSchema } from './schemas';
 
 /** File name inside userData. */

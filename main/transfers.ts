@@ -6,7 +6,7 @@
  * transfer belongs to the renderer it was made for, is read once, and expires when left unread.
  */
 import { randomUUID } from 'node:crypto';
-import type { ModelFilesPayload, TransferChunkRequest, WireModel } from '../preload/contract';
+import type { ModelFilesPayload, TransferChunkRequest, WireModel } from '../common/ipc-contract';
 
 /** Inline bytes one reply may carry; the rest goes in chunks. */
 export const INLINE_BYTES = 64 * 1024 * 1024;

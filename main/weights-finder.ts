@@ -9,7 +9,7 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { FoundWeights } from '../preload/contract';
+import type { FoundWeights } from '../common/ipc-contract';
 
 /** A cache folder and whose cache it is. */
 export interface CacheFolder {

@@ -18,7 +18,7 @@ import {
   type RestartEngineRequest,
   type WireModel,
   type WireRecentOpenResult,
-} from './contract';
+} from '../common/ipc-contract';
 
 /** Subscribes `cb` to a push channel; the page gets only the payload, never the IPC event. */
 function subscribe<T>(channel: string, cb: (payload: T) => void): () => void {

@@ -4,7 +4,7 @@
  * `window.inferenceHost` for the page's ready handshake and fatal errors.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { InferenceChannel, PORT_MESSAGE, type InferenceHostApi } from './contract';
+import { InferenceChannel, PORT_MESSAGE, type InferenceHostApi } from '../common/ipc-contract';
 
 ipcRenderer.on(InferenceChannel.port, (event) => {
   if (event.ports.length > 0) window.postMessage(PORT_MESSAGE, '*', [...event.ports]);

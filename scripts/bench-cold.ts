@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Engine } from '../renderer/src/engine/engine';
 import { catalogEntries } from '../renderer/src/engine/catalog';
 import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
-import type { BackendName } from '../renderer/src/engine/protocol';
+import type { BackendName } from '../common/engine-protocol';
 
 const RESOURCES = fileURLToPath(new URL('../resources/', import.meta.url));
 const SAMPLE = fileURLToPath(new URL('../resources/samples/astronaut.png', import.meta.url));

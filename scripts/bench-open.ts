@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Engine } from '../renderer/src/engine/engine';
 import { LayersRunner } from '../renderer/src/engine/runner';
 import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
-import type { UserModelFiles } from '../renderer/src/engine/protocol';
+import type { UserModelFiles } from '../common/engine-protocol';
 import { readModelArg } from './model-cli';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -4,7 +4,7 @@
  * are structured patterns, not real activations: rendering cost depends on shapes, not on values.
  */
 import { createFeatureScene, type FeatureScene } from '../renderer/src/explorer/scene';
-import type { LayerFrame, ModelSummary } from '../renderer/src/engine/protocol';
+import type { LayerFrame, ModelSummary } from '../common/engine-protocol';
 
 /** What the benchmark measures for one model (one JSON line per model with --json). */
 export interface RenderBenchResult {

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { analyzeGraph, analyzeModelJson } from '../renderer/src/analysis';
 import { getZooGraph, isZooId, ZOO_IDS } from '../renderer/src/zoo';
-import type { ModelSummary } from '../renderer/src/engine/protocol';
+import type { ModelSummary } from '../common/engine-protocol';
 import type { RenderBenchOptions, RenderBenchResult } from './bench-render-page';
 // @ts-expect-error plain ESM helper without type declarations
 import { serveStatic } from './static-server.mjs';

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { Engine } from '../renderer/src/engine/engine';
 import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
-import type { BackendName, LayerFrame } from '../renderer/src/engine/protocol';
+import type { BackendName, LayerFrame } from '../common/engine-protocol';
 import { PEER_METHODS, type PeerMethod } from '../renderer/src/engine/peer-passes';
 
 export interface BenchRow {

@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import type { LayerAnalysis } from '../renderer/src/analysis';
 import { createNodeEngine, imageFromFile } from '../renderer/src/engine/node';
-import type { LayerFrame, Prediction, Preprocess, ResizePolicy } from '../renderer/src/engine/protocol';
+import type { LayerFrame, Prediction, Preprocess, ResizePolicy } from '../common/engine-protocol';
 import { CliError, firstWarnings, layerJson, oneLine, readModelArg, renderTable } from './model-cli';
 
 const DEFAULT_IMAGE = fileURLToPath(new URL('../resources/samples/chelsea.png', import.meta.url));

@@ -6,7 +6,7 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { CONVENTIONS, fmt, type LayerAnalysis, type ModelAnalysis, type Pair } from '../renderer/src/analysis';
-import type { UserModelFiles } from '../renderer/src/engine/protocol';
+import type { UserModelFiles } from '../common/engine-protocol';
 import { rfShort, signed, type EditDiff, type LayerNumbers } from '../renderer/src/analysis/edit';
 
 /** A usage or lookup problem, reported as one line with its exit code. */

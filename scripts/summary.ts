@@ -23,7 +23,7 @@ import { getZooGraph, isZooId, ZOO_IDS, zooKnobs, type KnobValues, type ZooId } 
 import { EditError, evaluateEdit, signed, type EditResult, type LayerEdit } from '../renderer/src/analysis/edit';
 import { parseEditArg } from '../renderer/src/analysis/edit-file';
 import { buildEdit, PRESETS, type BuiltEdit } from '../renderer/src/analysis/edit-presets';
-import { InputError } from '../renderer/src/engine/image-header';
+import { InputError } from '../common/image-header';
 import { buildArtifacts, parseModelJsonFile } from '../renderer/src/engine/model-files';
 
 const MODELS_DIR = fileURLToPath(new URL('../resources/models/', import.meta.url));

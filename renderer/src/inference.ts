@@ -10,8 +10,8 @@
  * Worker → page messages (posted on the worker's global scope, not on a port) this page understands:
  * `{ type: 'context-lost' }` and `{ type: 'fatal', reason }`.
  */
-import { PORT_MESSAGE, type InferenceHostApi } from '../../preload/contract';
-import type { EngineReply, EngineRequest } from './engine/protocol';
+import { PORT_MESSAGE, type InferenceHostApi } from '../../common/ipc-contract';
+import type { EngineReply, EngineRequest } from '../../common/engine-protocol';
 
 declare global {
   interface Window {

@@ -19,7 +19,7 @@ import {
 import { buildEdit, findPreset, PRESETS } from '../../renderer/src/analysis/edit-presets';
 import { parseEditArg } from '../../renderer/src/analysis/edit-file';
 import { GraphBuilder, getZooGraph, resolveKnobs, ZOO_IDS, zooKnobs } from '../../renderer/src/zoo';
-import type { GraphNode, ModelGraph } from '../../renderer/src/zoo/graph';
+import type { GraphNode, ModelGraph } from '../../renderer/src/analysis/graph';
 
 const SCRIPT = fileURLToPath(new URL('./oracle/edit_knobs.py', import.meta.url));
 const APT_HINT = 'install them with: apt-get install python3-torch python3-torchvision';

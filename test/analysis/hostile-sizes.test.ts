@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AnalysisError, analyzeGraph } from '../../renderer/src/analysis';
-import type { GraphNode, ModelGraph } from '../../renderer/src/zoo/graph';
+import type { GraphNode, ModelGraph } from '../../renderer/src/analysis/graph';
 
 const withConv = (conv: Partial<GraphNode>): ModelGraph => ({
   name: 'hostile',

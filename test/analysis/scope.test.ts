@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import type { ModelGraph } from '../../renderer/src/zoo/graph';
+import type { ModelGraph } from '../../renderer/src/analysis/graph';
 
 describe('nested models', () => {
   it("keep each layer's nested-model names in order, for the layer list to group by", () => {

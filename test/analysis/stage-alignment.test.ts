@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import type { LayerAnalysis, ModelAnalysis } from '../../renderer/src/analysis/types';
+import type { LayerAnalysis, ModelAnalysis } from '../../common/analysis-types';
 import { getZooGraph } from '../../renderer/src/zoo';
 import {
   alignIndex,

@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ModelSummary } from '../../common/engine-protocol';
 import type { FeatureScene, SceneStats } from '../../renderer/src/explorer/scene';
 import { COLOR_MAPS } from '../../renderer/src/explorer/scene/colormaps';
 import { benchSummary, buildRenderPage, openRenderPage } from '../../scripts/bench-render';

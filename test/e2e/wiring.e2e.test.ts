@@ -10,7 +10,7 @@ import { PNG } from 'pngjs';
 import { PerspectiveCamera, Vector3 } from 'three';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ModelSummary } from '../../common/engine-protocol';
 import type { FeatureScene } from '../../renderer/src/explorer/scene';
 import { fitBox, OVERVIEW_DIRECTION, type Pose } from '../../renderer/src/explorer/scene/camera';
 import { computeLayout, type SceneLayout } from '../../renderer/src/explorer/scene/layout';

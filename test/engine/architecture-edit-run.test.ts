@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { ImageInput, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ImageInput, ModelSummary } from '../../common/engine-protocol';
 import { evaluateEdit } from '../../renderer/src/analysis/edit';
 import { serializeEditFile, type EditFile } from '../../renderer/src/analysis/edit-file';
 import { buildEdit } from '../../renderer/src/analysis/edit-presets';

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, type Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { ImageInput, UserModelFiles } from '../../renderer/src/engine/protocol';
+import type { ImageInput, UserModelFiles } from '../../common/engine-protocol';
 import {
   FIX,
   RESOURCES,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NSFWJS_CLASSES } from '../../renderer/src/engine/catalog';
 import { CancelledError, type Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ImageInput, ModelSummary } from '../../common/engine-protocol';
 import { RESOURCES, SAMPLE, collector } from './helpers';
 
 const MNV2 = 'mobilenetv2-pretrained';

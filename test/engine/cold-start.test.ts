@@ -9,7 +9,7 @@ import { ZOO_SEED } from '../../renderer/src/engine/catalog';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput } from '../../renderer/src/engine/protocol';
+import type { ImageInput } from '../../common/engine-protocol';
 import { seededWeightStore, seededWeights } from '../../renderer/src/engine/seeded-weights';
 import { getZooGraph } from '../../renderer/src/zoo';
 import { RESOURCES, SAMPLE, collector } from './helpers';

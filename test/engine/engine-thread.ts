@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { PortLike } from '../../renderer/src/engine/protocol';
+import type { PortLike } from '../../common/engine-protocol';
 import { serveEngine } from '../../renderer/src/engine/server';
 
 const engine = createNodeEngine({ warmUp: false });

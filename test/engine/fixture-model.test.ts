@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CancelledError, type Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { ImageInput, LayerFrame, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ImageInput, LayerFrame, ModelSummary } from '../../common/engine-protocol';
 import {
   FIX,
   RESOURCES,

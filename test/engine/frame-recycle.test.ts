@@ -5,12 +5,12 @@
  * layer's exact float values).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EngineClient } from '../../renderer/src/engine/client';
+import { EngineClient } from '../../common/engine-client';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { FramePool } from '../../renderer/src/engine/frame-pool';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { LayerFrame, PortLike } from '../../renderer/src/engine/protocol';
-import { parseRequest } from '../../renderer/src/engine/protocol-schema';
+import type { LayerFrame, PortLike } from '../../common/engine-protocol';
+import { parseRequest } from '../../common/engine-protocol-schema';
 import { serveEngine } from '../../renderer/src/engine/server';
 import { WasmQuantizer } from '../../renderer/src/engine/wasm-quantize';
 import { RESOURCES, SAMPLE, collector } from './helpers';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput, LayerFrame } from '../../renderer/src/engine/protocol';
+import type { ImageInput, LayerFrame } from '../../common/engine-protocol';
 import { quantizeNHWC } from '../../renderer/src/engine/quantize';
 import { WasmQuantizer } from '../../renderer/src/engine/wasm-quantize';
 import { RESOURCES, SAMPLE, collector, seeded } from './helpers';

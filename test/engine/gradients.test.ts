@@ -18,11 +18,11 @@ import {
   gradCam,
   massShare,
 } from '../../renderer/src/engine/gradients';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import { openModelFiles } from '../../renderer/src/formats';
 import { GraphBuilder } from '../../renderer/src/zoo/builder';
-import type { ModelGraph, WeightStore } from '../../renderer/src/zoo/graph';
+import type { ModelGraph, WeightStore } from '../../renderer/src/analysis/graph';
 import { RESOURCES, seeded } from './helpers';
 
 let baseline = 0;

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { AnalyzeSink } from '../../renderer/src/engine/engine';
-import type { LayerFrame, UserModelFiles } from '../../renderer/src/engine/protocol';
+import type { LayerFrame, UserModelFiles } from '../../common/engine-protocol';
 
 export const RESOURCES = fileURLToPath(new URL('../../resources/', import.meta.url));
 export const SAMPLE = resolve(RESOURCES, 'samples/astronaut.png');

@@ -5,10 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient, EngineError } from '../../renderer/src/engine/client';
+import { EngineClient, EngineError } from '../../common/engine-client';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { ImageInput, PortLike } from '../../renderer/src/engine/protocol';
+import type { ImageInput, PortLike } from '../../common/engine-protocol';
 import { serveEngine } from '../../renderer/src/engine/server';
 import { RESOURCES, encodeJpeg, encodePng, fixtureModel } from './helpers';
 

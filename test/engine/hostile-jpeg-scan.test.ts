@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jpegScanProblem } from '../../renderer/src/engine/image-header';
+import { jpegScanProblem } from '../../common/image-header';
 import { RESOURCES, encodeJpeg } from './helpers';
 
 function noise(w: number, h: number, seed = 1): Uint8Array {

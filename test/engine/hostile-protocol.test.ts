@@ -4,10 +4,10 @@
  * id when it has a usable one), and the engine still answers `listModels` within 5 s afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../renderer/src/engine/client';
+import { EngineClient } from '../../common/engine-client';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { EngineReply, PortLike } from '../../renderer/src/engine/protocol';
+import type { EngineReply, PortLike } from '../../common/engine-protocol';
 import { serveEngine } from '../../renderer/src/engine/server';
 import { RESOURCES } from './helpers';
 

@@ -3,8 +3,8 @@
  * is reported (onError) and fails the request it names, instead of reaching the scene as a TypeError.
  */
 import { describe, expect, it } from 'vitest';
-import { EngineClient, EngineError } from '../../renderer/src/engine/client';
-import type { EngineRequest, PortLike } from '../../renderer/src/engine/protocol';
+import { EngineClient, EngineError } from '../../common/engine-client';
+import type { EngineRequest, PortLike } from '../../common/engine-protocol';
 
 /** A port whose "engine" the test scripts: `answer` maps each request to the raw replies sent back. */
 class ScriptedPort implements PortLike {

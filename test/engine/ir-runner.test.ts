@@ -5,7 +5,7 @@ import { buildGraphModel } from '../../renderer/src/engine/build-zoo';
 import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import { LayersRunner } from '../../renderer/src/engine/runner';
 import { getZooGraph, type ModelGraph } from '../../renderer/src/zoo';
-import type { GraphNode, TensorData, WeightStore } from '../../renderer/src/zoo/graph';
+import type { GraphNode, TensorData, WeightStore } from '../../renderer/src/analysis/graph';
 
 let baseline = 0;
 beforeAll(async () => {

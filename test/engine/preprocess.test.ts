@@ -4,9 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkImageBytes, readExifOrientation, readImageHeader } from '../../renderer/src/engine/image-header';
+import { checkImageBytes, readExifOrientation, readImageHeader } from '../../common/image-header';
 import { applyOrientation, prepareInput, resizeGeometry, type RgbaImage } from '../../renderer/src/engine/preprocess';
-import type { Preprocess } from '../../renderer/src/engine/protocol';
+import type { Preprocess } from '../../common/engine-protocol';
 import { frameShape, pooledSize, quantizeNHWC } from '../../renderer/src/engine/quantize';
 import { encodeJpeg, encodePng, seeded } from './helpers';
 

@@ -3,10 +3,10 @@
  * worker use it (Node's MessageChannel transfers buffers like the browser's).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineCancelled, EngineClient, EngineError, type AnalyzeEvent } from '../../renderer/src/engine/client';
+import { EngineCancelled, EngineClient, EngineError, type AnalyzeEvent } from '../../common/engine-client';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput, LayerFrame, PortLike } from '../../renderer/src/engine/protocol';
+import type { ImageInput, LayerFrame, PortLike } from '../../common/engine-protocol';
 import { serveEngine } from '../../renderer/src/engine/server';
 import { FIX, RESOURCES, SAMPLE, fixtureModel, fixturePixels } from './helpers';
 

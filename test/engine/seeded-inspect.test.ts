@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine } from '../../renderer/src/engine/node';
-import type { ImageInput } from '../../renderer/src/engine/protocol';
+import type { ImageInput } from '../../common/engine-protocol';
 import { serializeEditFile } from '../../renderer/src/analysis/edit-file';
 import { RESOURCES, collector, seeded } from './helpers';
 

@@ -3,7 +3,7 @@ import { analyzeGraph } from '../../renderer/src/analysis';
 import { checkWeightShapes } from '../../renderer/src/engine/model-checks';
 import { seededNormals, seededWeightStore } from '../../renderer/src/engine/seeded-weights';
 import { getZooGraph, GraphBuilder, ZOO_IDS, type ZooId } from '../../renderer/src/zoo';
-import type { ModelGraph } from '../../renderer/src/zoo/graph';
+import type { ModelGraph } from '../../renderer/src/analysis/graph';
 
 // Published parameter counts (Keras Applications / torchvision, BN moving statistics counted as Keras does): an
 // oracle independent of this code. Architectures with a flatten-fed head depend on the input size and are checked

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import {
   CELL_INSIDE,
@@ -23,7 +23,7 @@ import {
 import { openModelFiles } from '../../renderer/src/formats';
 import type { OpenedModel } from '../../renderer/src/formats/types';
 import { GraphBuilder } from '../../renderer/src/zoo/builder';
-import type { WeightStore } from '../../renderer/src/zoo/graph';
+import type { WeightStore } from '../../renderer/src/analysis/graph';
 import { RESOURCES, seeded } from './helpers';
 
 const FIXTURES = new URL('../fixtures/models/', import.meta.url).pathname;

@@ -3,7 +3,7 @@
  * kind of malformed one is refused with a message naming the field (hand-built messages, no engine).
  */
 import { describe, expect, it } from 'vitest';
-import { parseReply, parseRequest } from '../../renderer/src/engine/protocol-schema';
+import { parseReply, parseRequest } from '../../common/engine-protocol-schema';
 
 const problem = (r: { ok: boolean; problem?: string }) => (r.ok ? 'ok' : r.problem!);
 

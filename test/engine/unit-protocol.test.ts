@@ -7,11 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { unitFootprint } from '../../renderer/src/analysis/footprint';
-import { EngineCancelled, EngineClient, EngineError } from '../../renderer/src/engine/client';
+import { EngineCancelled, EngineClient, EngineError } from '../../common/engine-client';
 import type { Engine } from '../../renderer/src/engine/engine';
 import { createNodeEngine, imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput, ModelSummary, PortLike, Prediction } from '../../renderer/src/engine/protocol';
-import { parseReply } from '../../renderer/src/engine/protocol-schema';
+import type { ImageInput, ModelSummary, PortLike, Prediction } from '../../common/engine-protocol';
+import { parseReply } from '../../common/engine-protocol-schema';
 import { serveEngine } from '../../renderer/src/engine/server';
 import { RESOURCES, SAMPLE } from './helpers';
 

@@ -9,9 +9,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient, EngineDead, type AnalyzeOutcome } from '../../renderer/src/engine/client';
+import { EngineClient, EngineDead, type AnalyzeOutcome } from '../../common/engine-client';
 import { imageFromFile } from '../../renderer/src/engine/node';
-import type { ImageInput, LayerFrame, PortLike, UserModelFiles } from '../../renderer/src/engine/protocol';
+import type { ImageInput, LayerFrame, PortLike, UserModelFiles } from '../../common/engine-protocol';
 import { FIX, RESOURCES, SAMPLE, fixtureModel, fixturePixels } from './helpers';
 
 // The ESM entry of tsx's API (require.resolve would give the CommonJS one, whose register() cannot work here).

@@ -5,7 +5,7 @@ import ArchitectureEditor from '../../renderer/src/explorer/components/Architect
 import { useArchitectureEditStore } from '../../renderer/src/explorer/stores/architecture-edit';
 import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import { parseEditFile } from '../../renderer/src/analysis/edit-file';
-import type { UserModelFiles } from '../../renderer/src/engine/protocol';
+import type { UserModelFiles } from '../../common/engine-protocol';
 
 const saved: { blob: Blob; name: string }[] = [];
 vi.mock('../../renderer/src/explorer/compare/export-files', () => ({

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
 import { blocksAround, recognizeBlocks, type BlockTree, type LayerBlock } from '../../renderer/src/analysis/blocks';
-import type { LayerAnalysis, ModelAnalysis } from '../../renderer/src/analysis/types';
+import type { LayerAnalysis, ModelAnalysis } from '../../common/analysis-types';
 import { getZooGraph, type GraphNode, type ModelGraph } from '../../renderer/src/zoo';
 
 interface Oracle {

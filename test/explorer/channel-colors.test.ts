@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { LayerFrame } from '../../renderer/src/engine/protocol';
+import type { LayerFrame } from '../../common/engine-protocol';
 import {
   channelLut,
   channelMeans,

@@ -11,7 +11,7 @@ import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.vue';
 import LayerPanel from '../../renderer/src/explorer/components/LayerPanel.vue';
 import { healthOrder } from '../../renderer/src/engine/channel-health';
-import type { LayerFrame } from '../../renderer/src/engine/protocol';
+import type { LayerFrame } from '../../common/engine-protocol';
 import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
 
 async function withHealth() {

@@ -15,7 +15,7 @@ import {
 } from '../../renderer/src/explorer/compare/chart-geometry';
 import { layoutModel } from '../../renderer/src/explorer/compare/alignment';
 import type { ComparePane as PaneModel } from '../../renderer/src/explorer/stores/compare';
-import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ModelSummary } from '../../common/engine-protocol';
 
 const vgg = analyzeGraph(getZooGraph('vgg16'));
 const resnet = analyzeGraph(getZooGraph('resnet50'));

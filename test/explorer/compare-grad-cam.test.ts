@@ -12,10 +12,10 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import type { HostBridge } from '../../renderer/src/bridge/types';
-import { EngineClient } from '../../renderer/src/engine/client';
+import { EngineClient } from '../../common/engine-client';
 import { createNodeEngine } from '../../renderer/src/engine/node';
 import { serveEngine } from '../../renderer/src/engine/server';
-import type { PortLike } from '../../renderer/src/engine/protocol';
+import type { PortLike } from '../../common/engine-protocol';
 import { useCompareStore } from '../../renderer/src/explorer/stores/compare';
 
 const ROOT = resolve(__dirname, '../..');

@@ -10,7 +10,7 @@ import { getZooGraph } from '../../renderer/src/zoo';
 import ComparePane from '../../renderer/src/explorer/compare/ComparePane.vue';
 import { layoutModel } from '../../renderer/src/explorer/compare/alignment';
 import type { ComparePane as PaneModel } from '../../renderer/src/explorer/stores/compare';
-import type { GradCam, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { GradCam, ModelSummary } from '../../common/engine-protocol';
 
 const analysis = analyzeGraph(getZooGraph('alexnet'));
 const summary = {

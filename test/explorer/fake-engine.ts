@@ -10,7 +10,7 @@ import type {
   ModelEntry,
   ModelSummary,
   PortLike,
-} from '../../renderer/src/engine/protocol';
+} from '../../common/engine-protocol';
 import { analyzeGraph } from '../../renderer/src/analysis';
 import { GraphBuilder } from '../../renderer/src/zoo/builder';
 import type { HostBridge } from '../../renderer/src/bridge/types';

@@ -5,7 +5,7 @@ import FindWeights from '../../renderer/src/explorer/weights/FindWeights.vue';
 import { BRIDGE_KEY } from '../../renderer/src/explorer/bridge-key';
 import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import type { HostBridge } from '../../renderer/src/bridge/types';
-import type { FoundWeights, RecentOpenResult } from '../../preload/contract';
+import type { FoundWeights, RecentOpenResult } from '../../common/ipc-contract';
 import { FakeEngine, fakeBridge, settle } from './fake-engine';
 
 const resnet: FoundWeights = {

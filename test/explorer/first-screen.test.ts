@@ -12,7 +12,7 @@ import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import NoticeBanner from '../../renderer/src/explorer/components/NoticeBanner.vue';
 import StatusBar from '../../renderer/src/explorer/components/StatusBar.vue';
 import { WELCOME_DISMISSED_KEY } from '../../renderer/src/explorer/components/WelcomeHint.vue';
-import type { BackendName, EngineReply, EngineRequest, PortLike } from '../../renderer/src/engine/protocol';
+import type { BackendName, EngineReply, EngineRequest, PortLike } from '../../common/engine-protocol';
 import { FakeEngine, fakeBridge, settle } from './fake-engine';
 
 function png(name: string) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mount } from '@vue/test-utils';
 import InputConventions from '../../renderer/src/explorer/components/InputConventions.vue';
-import type { Preprocess } from '../../renderer/src/engine/protocol';
+import type { Preprocess } from '../../common/engine-protocol';
 import {
   VALUE_PRESETS,
   describePreprocess,

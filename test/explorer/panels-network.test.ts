@@ -23,7 +23,7 @@ import { analyzeGraph, graphFromKerasTopology } from '../../renderer/src/analysi
 import { getZooGraph, ZOO_IDS } from '../../renderer/src/zoo';
 import { catalogEntries } from '../../renderer/src/engine/catalog';
 import { openOnnx } from '../../renderer/src/formats/onnx';
-import type { EngineReply, EngineRequest, ModelSummary, PortLike } from '../../renderer/src/engine/protocol';
+import type { EngineReply, EngineRequest, ModelSummary, PortLike } from '../../common/engine-protocol';
 import type { ModelGraph } from '../../renderer/src/zoo';
 import { fakeBridge, settle } from './fake-engine';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mount } from '@vue/test-utils';
 import PredictionChart from '../../renderer/src/explorer/components/PredictionChart.vue';
-import type { Prediction } from '../../renderer/src/engine/protocol';
+import type { Prediction } from '../../common/engine-protocol';
 
 const prediction: Prediction = {
   layerId: 'predictions',

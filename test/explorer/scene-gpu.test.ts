@@ -15,7 +15,7 @@ import {
 } from 'three';
 import { describe, expect, it } from 'vitest';
 import { analyzeModelJson } from '../../renderer/src/analysis';
-import type { LayerFrame, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { LayerFrame, ModelSummary } from '../../common/engine-protocol';
 import { toySummary } from './toy-summary';
 import { computeLayout } from '../../renderer/src/explorer/scene/layout';
 import { GpuLedger } from '../../renderer/src/explorer/scene/ledger';

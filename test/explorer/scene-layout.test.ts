@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { PerspectiveCamera, Vector3 } from 'three';
 import { describe, expect, it } from 'vitest';
 import { analyzeModelJson } from '../../renderer/src/analysis';
-import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import type { ModelSummary } from '../../common/engine-protocol';
 import { toySummary, type ToyLayer } from './toy-summary';
 import {
   clipPlanes,

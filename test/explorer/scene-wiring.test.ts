@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import type { LayerFrame, ModelSummary } from '../../renderer/src/engine/protocol';
+import type { LayerFrame, ModelSummary } from '../../common/engine-protocol';
 import { predictionLine } from '../../renderer/src/explorer/scene';
 import { effectiveNormalize, vectorBytes } from '../../renderer/src/explorer/scene/colormaps';
 import { labelText } from '../../renderer/src/explorer/scene/labels';

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { useSessionStore } from '../../renderer/src/explorer/stores/session';
-import type { EngineRequest, PortLike } from '../../renderer/src/engine/protocol';
+import type { EngineRequest, PortLike } from '../../common/engine-protocol';
 import type { HostBridge } from '../../renderer/src/bridge/types';
 import { FakeEngine, fakeBridge, settle, tinySummary } from './fake-engine';
 

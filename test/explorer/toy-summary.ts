@@ -1,7 +1,7 @@
 /** A small analysed model for scene tests, without running the analysis: [id, outputShape, kind, inputs]. */
 import { emptyTotals } from '../../renderer/src/analysis';
-import type { LayerAnalysis, LayerKind } from '../../renderer/src/analysis/types';
-import type { ModelSummary } from '../../renderer/src/engine/protocol';
+import type { LayerAnalysis, LayerKind } from '../../common/analysis-types';
+import type { ModelSummary } from '../../common/engine-protocol';
 
 export type ToyLayer = [id: string, outputShape: number[], kind: LayerKind, inputs: string[]];
 

@@ -11,7 +11,7 @@ import { mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import LayerPanel from '../../renderer/src/explorer/components/LayerPanel.vue';
-import type { EngineReply, EngineRequest } from '../../renderer/src/engine/protocol';
+import type { EngineReply, EngineRequest } from '../../common/engine-protocol';
 import { FakeEngine, fakeBridge, settle } from './fake-engine';
 
 /** conv1's kernel for channel 1 over 3 input channels: slice s is all (s + 1) · 0.1; the patch is all 1. */

@@ -7,7 +7,7 @@ import { analyzeGraph } from '../../renderer/src/analysis';
 import { parseEditFile, serializeEditFile, MAX_EDIT_FILE_BYTES } from '../../renderer/src/analysis/edit-file';
 import { architectureEditFormat } from '../../renderer/src/formats/architecture-edit';
 import { detectFormat, openModelFiles } from '../../renderer/src/formats';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 
 const enc = new TextEncoder();
 const file = (text: string, path = 'my-edit.json') => [{ path, bytes: enc.encode(text) }];

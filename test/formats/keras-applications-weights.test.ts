@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { openModelFiles } from '../../renderer/src/formats';
 import { IMAGENET_CLASSES } from '../../renderer/src/formats/imagenet-classes';
 import { getZooGraph, type ZooId } from '../../renderer/src/zoo';
-import type { GraphNode } from '../../renderer/src/zoo/graph';
+import type { GraphNode } from '../../renderer/src/analysis/graph';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 import { kerasH5Format } from '../../renderer/src/formats/keras-h5';
 import type { ModelFile } from '../../renderer/src/formats/types';
 import {

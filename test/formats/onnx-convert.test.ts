@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { analyzeGraph } from '../../renderer/src/analysis';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import { flattenPerm, oihwToHwio, onnxFormat, openOnnx } from '../../renderer/src/formats/onnx';
-import type { GraphNode } from '../../renderer/src/zoo/graph';
+import type { GraphNode } from '../../renderer/src/analysis/graph';
 import { seeded } from '../engine/helpers';
 import { buildOnnx, f32bytes, runAll, type ModelSpec, type NodeSpec, type TensorSpec } from './onnx-helpers';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../renderer/src/engine/image-header';
+import { InputError } from '../../common/image-header';
 import { PickleDict, PickleGlobal, unpickle } from '../../renderer/src/formats/pickle';
 
 const SCRIPT = fileURLToPath(new URL('./oracle/torch_files.py', import.meta.url));

@@ -21,7 +21,7 @@ import {
 import { ExplorerApp, installSessionGuards, isRequestAllowed, registerAppScheme } from '../../main/app';
 import { APP_ORIGIN } from '../../main/security';
 import { STATE_FILE } from '../../main/state';
-import { InferenceChannel, Invoke, Push } from '../../preload/contract';
+import { InferenceChannel, Invoke, Push } from '../../common/ipc-contract';
 
 const eventFrom = (contents: FakeWebContents) =>
   ({ sender: contents, senderFrame: contents.mainFrame }) as unknown as IpcMainInvokeEvent;

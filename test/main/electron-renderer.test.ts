@@ -13,8 +13,8 @@ import type {
   OpenedFile,
   RecentEntry,
   RecentOpenResult,
-} from '../../preload/contract';
-import { PORT_MESSAGE } from '../../preload/contract';
+} from '../../common/ipc-contract';
+import { PORT_MESSAGE } from '../../common/ipc-contract';
 
 /*
  * The renderer modules belong to the web TypeScript project (tsconfig.web.json, checked by vue-tsc); this

@@ -17,11 +17,11 @@ vi.mock('electron', () => import('./fake-electron'));
 import type { IpcMainInvokeEvent } from 'electron';
 import type * as Fakes from './fake-electron';
 import type { ExplorerApp as ExplorerAppType } from '../../main/app';
-import { InferenceChannel, Invoke, type EngineStatus } from '../../preload/contract';
+import { InferenceChannel, Invoke, type EngineStatus } from '../../common/ipc-contract';
 
 const RENDERER = resolve(__dirname, '../../renderer/src');
 
-/** The bit of the renderer's PortLike (renderer/src/engine/protocol.ts) the test uses. */
+/** The bit of the renderer's PortLike (common/engine-protocol.ts) the test uses. */
 interface ClientPort {
   postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (ev: { data: unknown }) => void): void;
@@ -282,7 +282,7 @@ describe('a large model crosses IPC in chunks', () => {
     );
     writeFileSync(join(folder, 'labels.txt'), 'a\nb\n');
     fakes.dialog.showOpenDialog.mockResolvedValueOnce({ canceled: false, filePaths: [join(folder, 'model.json')] });
-    const api = fakes.contextBridge.exposed.explorer as import('../../preload/contract').ExplorerApi;
+    const api = fakes.contextBridge.exposed.explorer as import('../../common/ipc-contract').ExplorerApi;
     const model = await api.openModelDialog();
     expect(model!.files.map((f) => [f.path, f.bytes.byteLength])).toEqual([
       ['model.json', expect.any(Number)],

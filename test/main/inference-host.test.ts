@@ -5,7 +5,7 @@ vi.mock('electron', () => import('./fake-electron'));
 import { FakeBrowserWindow, FakeMessageChannelMain, FakeWebContents, resetFakes } from './fake-electron';
 import { InferenceHost, MAX_CLIENTS_PER_RENDERER } from '../../main/inference-host';
 import { APP_ORIGIN } from '../../main/security';
-import { InferenceChannel, Push, type EngineStatus } from '../../preload/contract';
+import { InferenceChannel, Push, type EngineStatus } from '../../common/ipc-contract';
 
 let logs: string[];
 

@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { FakeFrame, FakeIpcMain, FakeWebContents, resetFakes } from './fake-electron';
 import { IpcRejection, IpcRouter, senderProblem, type IpcRouterOptions, type SenderRole } from '../../main/ipc';
 import { InvokeSchemas, InferenceSchemas } from '../../main/schemas';
-import { InferenceChannel, Invoke } from '../../preload/contract';
+import { InferenceChannel, Invoke } from '../../common/ipc-contract';
 import { APP_ORIGIN } from '../../main/security';
 
 /** An invoke event from `contents`' main frame (or from `frame` when given). */

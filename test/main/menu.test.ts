@@ -5,7 +5,7 @@ vi.mock('electron', () => import('./fake-electron'));
 import type { MenuItemConstructorOptions } from 'electron';
 import { Menu, resetFakes } from './fake-electron';
 import { buildMenuTemplate, installMenu, type MenuActions } from '../../main/menu';
-import type { RecentEntry } from '../../preload/contract';
+import type { RecentEntry } from '../../common/ipc-contract';
 
 const recent: RecentEntry[] = [
   { id: 4, kind: 'image', name: 'chelsea.png', path: '/p/chelsea.png', openedAt: 2 },

@@ -10,7 +10,7 @@ import {
   Push,
   type ExplorerApi,
   type InferenceHostApi,
-} from '../../preload/contract';
+} from '../../common/ipc-contract';
 
 /** The page's window as the sandboxed preload sees it: only postMessage is used. */
 let fakeWindow: { postMessage: ReturnType<typeof vi.fn> };

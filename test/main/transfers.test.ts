@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_OPEN_TRANSFERS, TransferStore } from '../../main/transfers';
-import type { ModelFilesPayload } from '../../preload/contract';
+import type { ModelFilesPayload } from '../../common/ipc-contract';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill).buffer;
 const model = (...sizes: number[]): ModelFilesPayload => ({

@@ -10,7 +10,7 @@ import type { IpcMainInvokeEvent } from 'electron';
 import { app, FakeBrowserWindow, ipcMain, resetFakes, type FakeWebContents } from './fake-electron';
 import { ExplorerApp } from '../../main/app';
 import { cacheFolders, findWeights, recogniseCacheName, sniffWeightFile } from '../../main/weights-finder';
-import { Invoke, type FoundWeights, type WireRecentOpenResult } from '../../preload/contract';
+import { Invoke, type FoundWeights, type WireRecentOpenResult } from '../../common/ipc-contract';
 
 const KERAS_H5 = resolve(__dirname, '../fixtures/models/kh5-ayaan-gtsrb-bn.h5');
 

@@ -19,15 +19,8 @@ import type {
   ReceptiveField,
   RF,
   Stage,
-} from './types';
-import {
-  KERAS_CLASS,
-  type GraphNode,
-  type InputNode,
-  type ModelGraph,
-  type Padding,
-  type WeightSpec,
-} from '../zoo/graph';
+} from '../../../common/analysis-types';
+import { KERAS_CLASS, type GraphNode, type InputNode, type ModelGraph, type Padding, type WeightSpec } from './graph';
 
 /** An error in a model or its input that stops the analysis; the message names the file (or model) and the layer. */
 export class AnalysisError extends Error {

@@ -22,7 +22,7 @@
  * form a `nested` block per prefix. Blocks nest by containment; a candidate that overlaps another without
  * either containing the other is dropped (the larger one stays).
  */
-import type { LayerAnalysis } from './types';
+import type { LayerAnalysis } from '../../../common/analysis-types';
 
 /** What a recognised unit is. */
 export type BlockKind =

@@ -3,9 +3,9 @@
  * an edit file holds): a base architecture, an optional preset, knob values and layer edits.
  */
 import { applyEdits, type LayerEdit } from './edit';
-import type { Pair } from './types';
+import type { Pair } from '../../../common/analysis-types';
 import { getZooGraph, isZooId, ZOO_IDS, type KnobValues, type ZooId } from '../zoo';
-import type { ModelGraph } from '../zoo/graph';
+import type { ModelGraph } from './graph';
 
 /** A lecture comparison: a short name, one line with its numbers, and the knobs / edits that make it. */
 export interface EditPreset {

@@ -12,8 +12,8 @@
  * the CLI and the tests use the full analysis for that. Ops whose field arithmetic is not plain kernel geometry
  * (transposed convs, resizes) make `fastReceptiveFields` return false so callers fall back to `analyzeGraph`.
  */
-import type { LayerAnalysis, ModelAnalysis, ReceptiveField } from './types';
-import type { GraphNode, ModelGraph } from '../zoo/graph';
+import type { LayerAnalysis, ModelAnalysis, ReceptiveField } from '../../../common/analysis-types';
+import type { GraphNode, ModelGraph } from './graph';
 
 /** One axis of one path: size, jump, start. */
 interface AxisPath {

@@ -8,9 +8,9 @@ import { applyEdits, evaluateEdit, settingsGraph, type EditResult, type LayerEdi
 import { analyzeForEdit } from './edit';
 import type { ArchitectureEdit } from './edit-presets';
 import { findPreset } from './edit-presets';
-import type { ModelAnalysis, Pair } from './types';
+import type { ModelAnalysis, Pair } from '../../../common/analysis-types';
 import { getZooGraph, isZooId, zooKnobs, type KnobValues, type ZooId, type ZooKnob } from '../zoo';
-import type { ModelGraph } from '../zoo/graph';
+import type { ModelGraph } from './graph';
 
 export class EditSession {
   /** The original, as a graph of settings. */

@@ -12,8 +12,8 @@
 import { AnalysisError, analyzeGraph, resolvePadding } from './analyze';
 import { fastReceptiveFields } from './edit-rf';
 import { fmt } from './explain';
-import type { LayerAnalysis, ModelAnalysis, Pair } from './types';
-import { KERAS_CLASS, type GraphNode, type ModelGraph, type Padding } from '../zoo/graph';
+import type { LayerAnalysis, ModelAnalysis, Pair } from '../../../common/analysis-types';
+import { KERAS_CLASS, type GraphNode, type ModelGraph, type Padding } from './graph';
 
 /** The fields an edit may set. `kernel` of a pool is its pool size. */
 export const EDIT_FIELDS = ['kernel', 'stride', 'padding', 'dilation', 'filters', 'units'] as const;

@@ -2,7 +2,7 @@
  * Each number of a layer explained in the lecture's terms, with the actual values filled in: plain strings the UI
  * shows when a layer is selected (no HTML).
  */
-import type { LayerAnalysis, ModelAnalysis, RF } from './types';
+import type { LayerAnalysis, ModelAnalysis, RF } from '../../../common/analysis-types';
 
 /** One explained number: the formula, the formula with this layer's values, and the result. */
 export interface Explanation {

@@ -2,7 +2,7 @@
  * Where a unit looks: its receptive field in input pixels, and the units of an earlier layer inside that field
  * (the cone the UI draws through every layer).
  */
-import type { Footprint, IndexBox, LayerAnalysis, ModelAnalysis, ReceptiveField } from './types';
+import type { Footprint, IndexBox, LayerAnalysis, ModelAnalysis, ReceptiveField } from '../../../common/analysis-types';
 
 export type { Footprint, IndexBox };
 

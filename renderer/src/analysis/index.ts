@@ -1,13 +1,13 @@
 /**
  * The layer arithmetic, shared by the engine, the UI and the CLI: pure functions over the layer graph, no tfjs.
  */
-import type { ModelAnalysis, Pair } from './types';
-import type { ModelGraph } from '../zoo/graph';
+import type { ModelAnalysis, Pair } from '../../../common/analysis-types';
+import type { ModelGraph } from './graph';
 import { analyzeGraph } from './analyze';
 import { graphFromKerasTopology, isGraphModelJson } from './keras';
 import { graphFromGraphModel } from './tfgraph';
 
-export type * from './types';
+export type * from '../../../common/analysis-types';
 export {
   AnalysisError,
   emptyTotals,

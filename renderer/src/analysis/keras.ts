@@ -5,9 +5,9 @@
  * `keras_history` form as far as it resolves), with the layer classes of CNNs; any other class becomes an
  * 'unknown' node whose weights are still counted from the manifest.
  */
-import type { Pair } from './types';
+import type { Pair } from '../../../common/analysis-types';
 import { AnalysisError } from './analyze';
-import type { GraphNode, ModelGraph, PaddingMode, WeightSpec } from '../zoo/graph';
+import type { GraphNode, ModelGraph, PaddingMode, WeightSpec } from './graph';
 
 type Json = Record<string, unknown>;
 

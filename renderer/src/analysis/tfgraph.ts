@@ -6,7 +6,7 @@
  * Anything unrecognised becomes an 'unknown' node.
  */
 import { AnalysisError } from './analyze';
-import type { GraphNode, ModelGraph, PaddingMode, WeightSpec } from '../zoo/graph';
+import type { GraphNode, ModelGraph, PaddingMode, WeightSpec } from './graph';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

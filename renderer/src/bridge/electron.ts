@@ -1,5 +1,5 @@
-import type { PortLike } from '../engine/protocol';
-import { PORT_MESSAGE, type EngineStatus, type ExplorerApi, type PagePortMessage } from '../../../preload/contract';
+import type { PortLike } from '../../../common/engine-protocol';
+import { PORT_MESSAGE, type EngineStatus, type ExplorerApi, type PagePortMessage } from '../../../common/ipc-contract';
 import type { HostBridge } from './types';
 
 declare global {

@@ -1,4 +1,4 @@
-import type { ModelFilesPayload } from '../../../preload/contract';
+import type { ModelFilesPayload } from '../../../common/ipc-contract';
 
 /** Images by name or MIME type; everything else a user drops or picks may be (part of) a model. */
 export const IMAGE_NAME = /\.(png|jpe?g|webp|gif|bmp|avif)$/i;

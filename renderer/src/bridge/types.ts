@@ -1,4 +1,4 @@
-import type { PortLike } from '../engine/protocol';
+import type { PortLike } from '../../../common/engine-protocol';
 import type {
   EngineStatus,
   FoundWeights,
@@ -7,7 +7,7 @@ import type {
   OpenedFile,
   RecentEntry,
   RecentOpenResult,
-} from '../../../preload/contract';
+} from '../../../common/ipc-contract';
 
 /**
  * The only part of the UI that differs between Electron and the browser build (DESIGN.md):

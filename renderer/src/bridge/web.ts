@@ -1,4 +1,4 @@
-import type { PortLike } from '../engine/protocol';
+import type { PortLike } from '../../../common/engine-protocol';
 import type {
   EngineStatus,
   MenuCommand,
@@ -6,7 +6,7 @@ import type {
   OpenedFile,
   RecentEntry,
   RecentOpenResult,
-} from '../../../preload/contract';
+} from '../../../common/ipc-contract';
 import type { HostBridge } from './types';
 
 /** Recent files live only for the page's lifetime in the browser build (no file paths to remember). */

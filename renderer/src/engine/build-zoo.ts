@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { getZooGraph, type GraphNode, type ModelGraph } from '../zoo';
-import type { Padding, PaddingMode } from '../zoo/graph';
-import type { Pair } from '../analysis/types';
+import type { Padding, PaddingMode } from '../analysis/graph';
+import type { Pair } from '../../../common/analysis-types';
 
 /** Options of `buildZooModel`. */
 export interface BuildZooOptions {

@@ -2,7 +2,7 @@
  * The models the engine offers without any file from the user: the two bundled pretrained models
  * (converted from nsfwjs at install time into resources/models/) and the zoo architectures.
  */
-import type { ModelEntry, Preprocess } from './protocol';
+import type { ModelEntry, Preprocess } from '../../../common/engine-protocol';
 import { zooEntries } from '../zoo';
 
 /** nsfwjs' five classes, in the order of its output vector (nsfwjs/dist/esm/nsfw_classes.js). */

@@ -7,7 +7,7 @@
  * (computed from the floats before quantizing), so `healthFromRange` gives them exactly with no extra pass; only
  * the zero count (sparsity) needs one more reduction over the floats.
  */
-import type { GraphNode } from '../zoo/graph';
+import type { GraphNode } from '../analysis/graph';
 
 /** The summary the layer list's bar shows, plus per-channel flags for sorting the channel grid. */
 export interface ChannelHealth {

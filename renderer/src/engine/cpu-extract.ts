@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FramePool } from './frame-pool';
-import type { LayerFrame } from './protocol';
+import type { LayerFrame } from '../../../common/engine-protocol';
 import { frameShape, pooledSize, quantizeNHWC, type QuantizedFrame } from './quantize';
 import type { LayerOutput } from './runner';
 import { wasmHeapOffset, wasmHeapView, wasmMemory, wasmModule, type WasmModule } from './tfjs-private';

@@ -12,12 +12,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { analyzeGraph, emptyTotals } from '../analysis/analyze';
 import { analyzeModelJson } from '../analysis';
-import type { LayerAnalysis, ModelAnalysis } from '../analysis/types';
+import type { LayerAnalysis, ModelAnalysis } from '../../../common/analysis-types';
 import { getZooGraph, isZooId } from '../zoo';
 import { seededWeights } from './seeded-weights';
 import { BUNDLED, ZOO_SEED, catalogEntries } from './catalog';
 import { ContextLostError, GpuExtractor, gpuExtractionSupported } from './gpu-extract';
-import { InputError, MAX_IMAGE_PIXELS, checkImageBytes, checkPixelCount } from './image-header';
+import { InputError, MAX_IMAGE_PIXELS, checkImageBytes, checkPixelCount } from '../../../common/image-header';
 import { buildArtifacts, parseModelJsonFile, resolveInside, type ModelJsonInfo } from './model-files';
 import type { EnginePlatform } from './platform';
 import { prepareInput, type PreparedInput, type RgbaImage } from './preprocess';
@@ -37,7 +37,7 @@ import type {
   UnitInspection,
   UnitRef,
   UserModelFiles,
-} from './protocol';
+} from '../../../common/engine-protocol';
 import { frameShape } from './quantize';
 import { extractOnCpu, releaseCpuExtraction } from './cpu-extract';
 import { assertTfjsVersion, parallelCompile, registeredVariables, setCompileOnly } from './tfjs-private';
@@ -48,13 +48,13 @@ import { IRRunner } from './ir-runner';
 import { inspectUnit, type InspectContext } from './unit-inspect';
 import { clipValueOf } from './channel-health';
 import { DifferentiableRunner, effectiveField, gradCam } from './gradients';
-import type { ModelGraph, TensorData } from '../zoo/graph';
+import type { ModelGraph, TensorData } from '../analysis/graph';
 import { topK } from './prediction';
 import { openModelFiles, type ModelFile, type OpenedModel } from '../formats';
 import { checkGraphTopology, checkedAnalysis, findGraphModelJson, inFolder, inFolderAsync } from './model-checks';
 
 export { CancelledError } from './runner';
-export { InputError } from './image-header';
+export { InputError } from '../../../common/image-header';
 
 export { ContextLostError } from './gpu-extract';
 

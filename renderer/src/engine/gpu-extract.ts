@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { webglContext, webglTexture } from './tfjs-private';
-import type { LayerFrame } from './protocol';
+import type { LayerFrame } from '../../../common/engine-protocol';
 import { frameShape, pooledSize, quantizeNHWC } from './quantize';
 import type { LayerOutput } from './runner';
 

@@ -12,14 +12,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { unitFootprint } from '../analysis/footprint';
-import type { ModelAnalysis, Pair } from '../analysis/types';
-import type { ConvNode, DepthwiseNode, GraphNode, ModelGraph, SeparableNode, TensorData } from '../zoo/graph';
-import { InputError } from './image-header';
+import type { ModelAnalysis, Pair } from '../../../common/analysis-types';
+import type { ConvNode, DepthwiseNode, GraphNode, ModelGraph, SeparableNode, TensorData } from '../analysis/graph';
+import { InputError } from '../../../common/image-header';
 import { applyActivation, type IRRunner } from './ir-runner';
-import type { EffectiveField, GradCam, GradientUnit } from './protocol';
+import type { EffectiveField, GradCam, GradientUnit } from '../../../common/engine-protocol';
 
 // The result types live in protocol.ts (they cross the port); re-exported for the engine's callers.
-export type { EffectiveField, GradCam, GradientUnit } from './protocol';
+export type { EffectiveField, GradCam, GradientUnit } from '../../../common/engine-protocol';
 
 type Pads = [number, number, number, number];
 type T4 = tf.Tensor4D;

@@ -1,5 +1,5 @@
 /**
- * The one builder for user models: executes the project's layer-graph IR (zoo/graph.ts) with tfjs ops, node by
+ * The one builder for user models: executes the project's layer-graph IR (analysis/graph.ts) with tfjs ops, node by
  * node, so every format (Keras HDF5 and .keras, tfjs layers, Teachable Machine, ONNX) runs through the same code
  * and every layer's output reaches the UI as soon as it is computed. Nothing here goes through tfjs-layers'
  * model deserialisation: the graph has already been checked by the project's own topology code (cycles, dangling
@@ -10,8 +10,8 @@
  * ignored cells for max pooling, and PyTorch's divisor rule for average pooling (count_include_pad, ceil_mode).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GraphNode, ModelGraph, Padding, TensorData, WeightStore } from '../zoo/graph';
-import type { Pair } from '../analysis/types';
+import type { GraphNode, ModelGraph, Padding, TensorData, WeightStore } from '../analysis/graph';
+import type { Pair } from '../../../common/analysis-types';
 import type { LayerOutput, OnLayer, Runner } from './runner';
 
 type T4 = tf.Tensor4D;

@@ -4,9 +4,9 @@
  * weight shapes against each layer, a graph model's node graph; and the wording that names the model's folder.
  */
 import { AnalysisError, analyzeGraph } from '../analysis/analyze';
-import type { ModelAnalysis } from '../analysis/types';
+import type { ModelAnalysis } from '../../../common/analysis-types';
 import type { OpenedModel } from '../formats';
-import { InputError } from './image-header';
+import { InputError } from '../../../common/image-header';
 
 const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 

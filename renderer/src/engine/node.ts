@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { Engine, type EngineOptions } from './engine';
-import { InputError, MAX_IMAGE_PIXELS, type ImageHeader } from './image-header';
+import { InputError, MAX_IMAGE_PIXELS, type ImageHeader } from '../../../common/image-header';
 import type { EnginePlatform } from './platform';
 import { applyOrientation, type RgbaImage } from './preprocess';
 

@@ -9,7 +9,13 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { InputError, checkPixelCount, describeNonImage, jpegScanProblem, type ImageHeader } from './image-header';
+import {
+  InputError,
+  checkPixelCount,
+  describeNonImage,
+  jpegScanProblem,
+  type ImageHeader,
+} from '../../../common/image-header';
 import type { EnginePlatform, ReadOptions } from './platform';
 import type { RgbaImage } from './preprocess';
 

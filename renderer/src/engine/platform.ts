@@ -3,9 +3,9 @@
  * how resources are read, how images are decoded, which backends exist. engine.ts depends only on
  * this interface; platform-browser.ts and node.ts implement it.
  */
-import type { ImageHeader } from './image-header';
+import type { ImageHeader } from '../../../common/image-header';
 import type { RgbaImage } from './preprocess';
-import type { BackendName } from './protocol';
+import type { BackendName } from '../../../common/engine-protocol';
 
 export interface ReadOptions {
   signal?: AbortSignal;

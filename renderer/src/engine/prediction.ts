@@ -2,7 +2,7 @@
  * The prediction of a classification head: top classes from the float output vector of the model's last layer.
  * Pure: the engine hands over the values it read once per pass.
  */
-import type { Prediction } from './protocol';
+import type { Prediction } from '../../../common/engine-protocol';
 
 /** True when `v` already is a probability distribution (a softmax head): all in [0, 1], summing to 1. */
 function isDistribution(v: Float32Array): boolean {

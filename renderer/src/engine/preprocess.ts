@@ -4,7 +4,7 @@
  * Pure TypeScript over typed arrays, identical on every backend, so the same image gives the same
  * input tensor under webgl, wasm and cpu.
  */
-import type { Preprocess, ResizePolicy } from './protocol';
+import type { Preprocess, ResizePolicy } from '../../../common/engine-protocol';
 
 /** Decoded pixels: RGBA, 8 bits per channel, straight (not premultiplied) alpha, row-major. */
 export interface RgbaImage {

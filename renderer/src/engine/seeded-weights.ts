@@ -10,7 +10,7 @@
  * not change when other layers are added or reordered, and the same seed always gives the same bytes.
  */
 import { analyzeGraph } from '../analysis';
-import type { GraphNode, ModelGraph, TensorData, WeightStore } from '../zoo/graph';
+import type { GraphNode, ModelGraph, TensorData, WeightStore } from '../analysis/graph';
 
 /** The seed used when none is given (the zoo's historical default). */
 export const DEFAULT_SEED = 42;

@@ -5,9 +5,9 @@
  * and so does a model load ("a new image or model cancels the pass in flight").
  */
 import { CancelledError, type AnalyzeSink, type Engine } from './engine';
-import { InputError } from './image-header';
-import type { EngineReply, EngineRequest, PortLike } from './protocol';
-import { parseRequest } from './protocol-schema';
+import { InputError } from '../../../common/image-header';
+import type { EngineReply, EngineRequest, PortLike } from '../../../common/engine-protocol';
+import { parseRequest } from '../../../common/engine-protocol-schema';
 
 /** Each buffer once (a transfer list naming one twice throws a DataCloneError). */
 function uniqueBuffers(buffers: ArrayBufferLike[]): Transferable[] {

@@ -10,14 +10,14 @@
  * of 1 × N (its weight column and the input vector).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Pair } from '../analysis/types';
-import type { ConvNode, DenseNode, DepthwiseNode, GraphNode, ModelGraph, TensorData } from '../zoo/graph';
-import { InputError } from './image-header';
+import type { Pair } from '../../../common/analysis-types';
+import type { ConvNode, DenseNode, DepthwiseNode, GraphNode, ModelGraph, TensorData } from '../analysis/graph';
+import { InputError } from '../../../common/image-header';
 import type { IRRunner } from './ir-runner';
-import type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from './protocol';
+import type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from '../../../common/engine-protocol';
 
 // The result types live in protocol.ts (they cross the port); re-exported for the engine's callers.
-export type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from './protocol';
+export type { KernelSlice, UnitInspection, UnitPatch, UnitRef, UnitStage } from '../../../common/engine-protocol';
 
 /** How a patch cell relates to the image: inside, in the layer's own padding, or in a ZeroPadding2D border. */
 export const CELL_INSIDE = 0;

@@ -1,4 +1,4 @@
-import type { LayerFrame } from '../engine/protocol';
+import type { LayerFrame } from '../../../common/engine-protocol';
 
 export type ColorMapName = 'viridis' | 'diverging';
 export type ColorMapChoice = ColorMapName | 'auto';

@@ -1,4 +1,4 @@
-import type { OpenedFile, ModelFilesPayload } from '../../../preload/contract';
+import type { OpenedFile, ModelFilesPayload } from '../../../common/ipc-contract';
 import { isImageFile, modelFromFiles } from '../bridge/model-files';
 
 /** Reads every file entry of a dropped folder (webkitGetAsEntry), with paths relative to the drop. */

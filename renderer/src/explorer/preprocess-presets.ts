@@ -2,7 +2,7 @@
  * The common input conventions ("value range" presets) a model may expect, and pure helpers that name and
  * describe a `Preprocess`. No Vue, no DOM: the InputConventions panel and the model-settings store use these.
  */
-import type { Preprocess, ResizePolicy } from '../engine/protocol';
+import type { Preprocess, ResizePolicy } from '../../../common/engine-protocol';
 
 /** The fields a value-range preset sets. */
 export type ValueFields = Pick<Preprocess, 'scale' | 'offset' | 'mean' | 'std'>;

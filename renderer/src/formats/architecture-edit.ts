@@ -3,7 +3,7 @@
  * as the edited zoo network with seeded, untrained weights (engine/seeded-weights.ts), so the engine's user-model
  * path (the IR runner) runs it — "Run it" — and it can sit in Compare beside the original.
  */
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { seededWeightStore } from '../engine/seeded-weights';
 import { AnalysisError } from '../analysis/analyze';
 import { EditError, evaluateEdit } from '../analysis/edit';

@@ -6,7 +6,7 @@
  * and the file is closed and unlinked in every case.
  */
 import * as h5wasm from 'h5wasm';
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 
 /** The HDF5 signature; it sits at offset 0, or 512, 1024, 2048… after a user block. */
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];

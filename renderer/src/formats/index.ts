@@ -3,7 +3,7 @@
  * module and one line here; the engine, the analysis, the CLI and the UI stay as they are.
  * (tfjs graph models are TensorFlow op graphs, run by tfjs-converter's executor: the engine takes those itself.)
  */
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { architectureEditFormat } from './architecture-edit';
 import { kerasH5Format } from './keras-h5';
 import { kerasV3Format } from './keras-v3';

@@ -6,8 +6,8 @@
  */
 import { AnalysisError } from '../analysis/analyze';
 import { flattenKerasModel, foldNormalization, type KerasFlatLayer, type KerasFlatModel } from '../analysis/keras';
-import { InputError } from '../engine/image-header';
-import type { GraphNode, ModelGraph, TensorData, WeightStore } from '../zoo/graph';
+import { InputError } from '../../../common/image-header';
+import type { GraphNode, ModelGraph, TensorData, WeightStore } from '../analysis/graph';
 import type { PreprocessHint } from './types';
 
 /** The Git LFS pointer a clone without `git lfs pull` leaves in place of the file. */

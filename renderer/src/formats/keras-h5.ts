@@ -7,8 +7,8 @@
  * 'batch_normalization_1_1/gamma:0', Keras 3's 'sequential/conv2d/kernel') and only their last part is checked.
  */
 import { legacyWeightOrder, type KerasFlatLayer, type KerasTreeEntry } from '../analysis/keras';
-import { InputError } from '../engine/image-header';
-import type { ModelGraph, TensorData, WeightStore } from '../zoo/graph';
+import { InputError } from '../../../common/image-header';
+import type { ModelGraph, TensorData, WeightStore } from '../analysis/graph';
 import { getZooGraph, zooEntries, type ZooId } from '../zoo';
 import { isHdf5, withHdf5, type H5Reader } from './hdf5';
 import { IMAGENET_CLASSES } from './imagenet-classes';

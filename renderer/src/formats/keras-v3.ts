@@ -8,8 +8,8 @@
  */
 import { unzipSync } from 'fflate';
 import type { KerasFlatLayer } from '../analysis/keras';
-import { InputError } from '../engine/image-header';
-import type { TensorData } from '../zoo/graph';
+import { InputError } from '../../../common/image-header';
+import type { TensorData } from '../analysis/graph';
 import { isHdf5, withHdf5, type H5Reader } from './hdf5';
 import { attachWeights, flattenStrict, notAModelError, parseJson, rescalingHint } from './keras-common';
 import { findLabels } from './labels';

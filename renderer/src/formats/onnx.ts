@@ -22,10 +22,10 @@ import {
   type OnnxNode,
   type OnnxTensor,
 } from './onnx-proto';
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { resolvePadding } from '../analysis/analyze';
-import type { Pair } from '../analysis/types';
-import type { GraphNode, ModelGraph, Padding, TensorData, WeightSpec, WeightStore } from '../zoo/graph';
+import type { Pair } from '../../../common/analysis-types';
+import type { GraphNode, ModelGraph, Padding, TensorData, WeightSpec, WeightStore } from '../analysis/graph';
 import type { ModelFile, ModelFormat, OpenedModel } from './types';
 
 /** An opened ONNX model plus where each ONNX tensor went (tests and tools map PyTorch modules to layers with it). */

@@ -11,7 +11,7 @@
  * Limits (opcodes, stack, memo, nesting depth, container items) make every file fail fast instead of hanging
  * or exhausting memory; values are never deep-copied, so a memo-sharing "billion laughs" pickle stays small.
  */
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 
 /** A Python dict (or `collections.OrderedDict`), in insertion order. */
 export class PickleDict {

@@ -3,16 +3,16 @@
  * holds tensors, not a graph: the architecture is recognised from the keys *and* shapes — each candidate in
  * zoo/torchvision builds its graph and lists the tensors every module owns; a file matches the candidate whose
  * list it holds exactly (auxiliary training heads aside; the classifier may have another class count). The
- * tensors are then converted into the IR's canonical layout (zoo/graph.ts WeightStore):
+ * tensors are then converted into the IR's canonical layout (analysis/graph.ts WeightStore):
  * - Conv2d weight [O, I/g, kh, kw] → [kh, kw, I/g, O]; depthwise [C, 1, kh, kw] → [kh, kw, C, 1]
  * - Linear weight [out, in] → [in, out]; the first Linear after a flatten of a C×H×W map also has its rows put
  *   in the IR's H, W, C order (torch.flatten of NCHW vs the IR's flatten of NHWC)
  * - BatchNorm2d: its own layer, weight / bias / running_mean / running_var.
  * The file itself is read by torch-file.ts, which never executes the pickle.
  */
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { TORCHVISION_ARCHS, type TorchLayer, type TorchvisionArch, type TorchvisionGraph } from '../zoo/torchvision';
-import type { TensorData, WeightStore } from '../zoo/graph';
+import type { TensorData, WeightStore } from '../analysis/graph';
 import { IMAGENET_CLASSES } from './imagenet-classes';
 import { isTorchFile, readTorchStateDict, type TorchStateDict, type TorchTensor } from './torch-file';
 import type { ModelFile, ModelFormat, OpenedModel, PreprocessHint } from './types';

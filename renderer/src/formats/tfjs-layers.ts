@@ -5,9 +5,9 @@
  * quantizations: uint8 / uint16 with scale and min, float16) and bound to layers by name.
  */
 import type { KerasFlatLayer } from '../analysis/keras';
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { checkShards, parseModelJsonFile } from '../engine/model-files';
-import type { TensorData } from '../zoo/graph';
+import type { TensorData } from '../analysis/graph';
 import {
   attachWeights,
   flattenStrict,

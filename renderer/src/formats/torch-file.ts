@@ -15,7 +15,7 @@
  *   an int64 element count and the raw little-endian data.
  */
 import { inflateSync } from 'fflate';
-import { InputError } from '../engine/image-header';
+import { InputError } from '../../../common/image-header';
 import { PickleDict, PickleGlobal, refuseGlobal, safeBuiltinGlobal, unpickle } from './pickle';
 
 /** One tensor of a state dict, converted to float32. */

@@ -4,8 +4,8 @@
  * named weight tensors. The analysis reads the IR; the engine's IR runner executes it. Pure TypeScript:
  * files arrive as bytes (from main's dialogs, a drop, or the CLI), never as paths to read.
  */
-import type { ModelGraph, WeightStore } from '../zoo/graph';
-import type { Preprocess } from '../engine/protocol';
+import type { ModelGraph, WeightStore } from '../analysis/graph';
+import type { Preprocess } from '../../../common/engine-protocol';
 
 /** One file of a model, its path relative to the model's folder ('/'-separated; a single file: its name). */
 export interface ModelFile {

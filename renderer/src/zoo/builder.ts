@@ -2,8 +2,8 @@
  * A small helper that keeps zoo definitions short: each method appends one node and returns its name,
  * so a definition reads like Keras functional code (`x = b.conv('conv1', x, 64, 3)`).
  */
-import type { Pair } from '../analysis/types';
-import type { GraphNode, ModelGraph, PaddingMode } from './graph';
+import type { Pair } from '../../../common/analysis-types';
+import type { GraphNode, ModelGraph, PaddingMode } from '../analysis/graph';
 
 /** Options of conv-like nodes; defaults follow Keras (stride 1, 'valid', bias on, no activation). */
 export interface ConvOpts {

@@ -3,8 +3,8 @@
  * The analysis reads these graphs directly; the engine runs the same graphs through its one IR runner
  * (engine/ir-runner.ts) with seeded, untrained weights (engine/seeded-weights.ts).
  */
-import type { Pair } from '../analysis/types';
-import type { Preprocess } from '../engine/protocol';
+import type { Pair } from '../../../common/analysis-types';
+import type { Preprocess } from '../../../common/engine-protocol';
 import { alexnet } from './architectures/alexnet';
 import { densenet121 } from './architectures/densenet121';
 import { googlenet } from './architectures/googlenet';
@@ -12,10 +12,10 @@ import { inceptionv3 } from './architectures/inceptionv3';
 import { mobilenetv2 } from './architectures/mobilenetv2';
 import { resnet50 } from './architectures/resnet50';
 import { vgg16 } from './architectures/vgg16';
-import type { ModelGraph } from './graph';
+import type { ModelGraph } from '../analysis/graph';
 
-export type { ModelGraph, GraphNode, WeightSpec, Op, PaddingMode } from './graph';
-export { KERAS_CLASS } from './graph';
+export type { ModelGraph, GraphNode, WeightSpec, Op, PaddingMode } from '../analysis/graph';
+export { KERAS_CLASS } from '../analysis/graph';
 export { GraphBuilder } from './builder';
 
 /** Ids of the built-in architectures (all with 1000-class ImageNet heads). */

@@ -3,8 +3,8 @@
  * test (test/e2e/engine-webgl.e2e.test.ts) and `npm run bench -- --browser`. Built by Vite from
  * test/engine/browser-page.ts; exposes `window.engineCheck`.
  */
-import { EngineClient } from '../../../renderer/src/engine/client';
-import type { BackendName, LayerFrame } from '../../../renderer/src/engine/protocol';
+import { EngineClient } from '../../../common/engine-client';
+import type { BackendName, LayerFrame } from '../../../common/engine-protocol';
 
 const worker = new Worker(new URL('../../../renderer/src/engine/worker.ts', import.meta.url), { type: 'module' });
 const channel = new MessageChannel();

@@ -3,7 +3,7 @@
  * 224 → 112 → 56 → 28 → 14 → 7) or by relative depth (how far along the longest chain of weighted layers).
  * Pure functions over ModelAnalysis; no Vue, no DOM.
  */
-import type { LayerAnalysis, ModelAnalysis, Pair } from '../../analysis/types';
+import type { LayerAnalysis, ModelAnalysis, Pair } from '../../../../common/analysis-types';
 
 /** Layer kinds that carry weights; the lecture's "depth" counts these. */
 const WEIGHTED_KINDS = new Set(['conv', 'depthwise', 'separable', 'dense']);

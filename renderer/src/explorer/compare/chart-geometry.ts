@@ -2,7 +2,7 @@
  * The comparison charts as geometry: series (parameters per layer, cumulative parameters, receptive field —
  * each against depth), shared axes with readable ticks, and SVG path strings. Pure; CompareChart.vue draws it.
  */
-import type { ModelAnalysis } from '../../analysis/types';
+import type { ModelAnalysis } from '../../../../common/analysis-types';
 import { formatCount } from '../format';
 import { isWeighted } from './alignment';
 

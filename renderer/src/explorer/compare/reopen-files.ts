@@ -3,7 +3,7 @@
  * own resources; other images from the files the user picked together with the comparison (matched by file
  * name, as a browser never sees paths). User models are only found when the engine already knows them.
  */
-import type { OpenedFile } from '../../../../preload/contract';
+import type { OpenedFile } from '../../../../common/ipc-contract';
 import { SAMPLES, fetchSample } from '../samples';
 import type { ComparisonResolver, SavedImageRef } from './saved-comparison';
 

@@ -4,8 +4,8 @@
  * resolves each reference and lists what is missing instead of failing.
  */
 import * as v from 'valibot';
-import type { ModelEntry, ModelSource, UserModelFiles } from '../../engine/protocol';
-import type { OpenedFile } from '../../../../preload/contract';
+import type { ModelEntry, ModelSource, UserModelFiles } from '../../../../common/engine-protocol';
+import type { OpenedFile } from '../../../../common/ipc-contract';
 import type { LinkMode } from './alignment';
 
 /** The `format` field every saved comparison carries. */

@@ -3,8 +3,8 @@
  * and their share in dense layers, MACs, final receptive field, time of the last pass), and its CSV / JSON
  * serialisations. Pure functions; the numbers come straight from the analysis, never recomputed differently.
  */
-import type { ModelAnalysis, Pair } from '../../analysis/types';
-import type { BackendName, ModelSource } from '../../engine/protocol';
+import type { ModelAnalysis, Pair } from '../../../../common/analysis-types';
+import type { BackendName, ModelSource } from '../../../../common/engine-protocol';
 import { alignStages, weightedPathDepth, type AlignSource, type StageKey } from './alignment';
 
 /** What the table needs of one model in the comparison. */

@@ -2,7 +2,7 @@
  * Colour maps of the 3D scene as 256-entry RGBA look-up tables. They are built from the same palettes
  * the 2D panels and the legend use (`../palettes`), so a value has one colour everywhere in the app.
  */
-import type { LayerFrame } from '../../engine/protocol';
+import type { LayerFrame } from '../../../../common/engine-protocol';
 import { resolveColorMap, type ColorMapChoice, type ColorMapName } from '../channel-colors';
 import { PALETTES } from '../palettes';
 

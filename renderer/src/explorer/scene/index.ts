@@ -25,7 +25,7 @@ import {
   Vector2,
   WebGLRenderer,
 } from 'three';
-import type { LayerFrame, ModelSummary, Prediction } from '../../engine/protocol';
+import type { LayerFrame, ModelSummary, Prediction } from '../../../../common/engine-protocol';
 import { blocksToOpen, computeLayout, type LayoutOptions, type SceneLayout } from './layout';
 import { focusViewPose, overviewPose, type Pose, type V3 } from './camera';
 import { CameraRig } from './camera-rig';

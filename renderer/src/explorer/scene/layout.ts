@@ -17,8 +17,8 @@
  * - Vector layers (dense, global pooling, logits, and 1×1 maps) are strips: a bar per value.
  * - The input image stands first (top-left), flat at z = 0.
  */
-import type { ModelSummary } from '../../engine/protocol';
-import type { LayerAnalysis, LayerKind } from '../../analysis/types';
+import type { ModelSummary } from '../../../../common/engine-protocol';
+import type { LayerAnalysis, LayerKind } from '../../../../common/analysis-types';
 import { recognizeBlocks, type BlockKind, type BlockTree, type LayerBlock } from '../../analysis/blocks';
 
 /** Tuning of the layout. Every field has a default. */

@@ -34,7 +34,7 @@ import {
   Vector3,
   type Texture,
 } from 'three';
-import type { LayerFrame } from '../../engine/protocol';
+import type { LayerFrame } from '../../../../common/engine-protocol';
 import {
   colorMapFor,
   effectiveNormalize,

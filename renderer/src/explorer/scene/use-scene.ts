@@ -4,7 +4,7 @@
  * object is never made reactive (STYLE.md #13): it lives in a `shallowRef` behind `markRaw`.
  */
 import { markRaw, onBeforeUnmount, onMounted, ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue';
-import type { LayerFrame, ModelSummary, Prediction } from '../../engine/protocol';
+import type { LayerFrame, ModelSummary, Prediction } from '../../../../common/engine-protocol';
 import { createFeatureScene, type FeatureScene, type SceneOptions } from './index';
 import type { ScenePixels } from './input-image';
 

@@ -11,9 +11,9 @@ import type {
   UserModelFiles,
   GradCam,
   Prediction,
-} from '../../engine/protocol';
-import { EngineClient, type LoadOptions } from '../../engine/client';
-import type { OpenedFile } from '../../../../preload/contract';
+} from '../../../../common/engine-protocol';
+import { EngineClient, type LoadOptions } from '../../../../common/engine-client';
+import type { OpenedFile } from '../../../../common/ipc-contract';
 import { alignIndex, layoutModel, type LinkMode, type ModelLayout } from '../compare/alignment';
 import { buildComparisonTable, type ComparisonTable } from '../compare/table';
 import { MAX_MODELS, type SavedImageRef } from '../compare/saved-comparison';

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia';
 import { computed, shallowRef } from 'vue';
-import type { Preprocess } from '../../engine/protocol';
+import type { Preprocess } from '../../../../common/engine-protocol';
 import { numericFieldError } from '../preprocess-presets';
 
 /** The user's input conventions for one model: only the fields they may change (size and channels are the model's). */

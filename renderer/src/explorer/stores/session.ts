@@ -16,15 +16,21 @@ import type {
   UnitInspection,
   EffectiveField,
   GradCam,
-} from '../../engine/protocol';
-import { EngineClient, EngineDead, EngineError, type LoadOptions, type RequestInfo } from '../../engine/client';
-import { checkImageBytes } from '../../engine/image-header';
+} from '../../../../common/engine-protocol';
+import {
+  EngineClient,
+  EngineDead,
+  EngineError,
+  type LoadOptions,
+  type RequestInfo,
+} from '../../../../common/engine-client';
+import { checkImageBytes } from '../../../../common/image-header';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
 import { useModelSettingsStore } from './model-settings';
 import { withOverride } from '../preprocess-presets';
 import { fetchSample } from '../samples';
-import type { OpenedFile } from '../../../../preload/contract';
-import type { LayerAnalysis } from '../../analysis/types';
+import type { OpenedFile } from '../../../../common/ipc-contract';
+import type { LayerAnalysis } from '../../../../common/analysis-types';
 import { healthFromRange, type ChannelHealth } from '../../engine/channel-health';
 
 /** An image the user opened this session (the strip lets them switch back). */

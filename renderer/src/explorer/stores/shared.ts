@@ -1,5 +1,5 @@
 /** Small helpers both stores (session and compare) need. */
-import { EngineCancelled } from '../../engine/client';
+import { EngineCancelled } from '../../../../common/engine-client';
 
 const MIME_BY_EXT: Record<string, string> = {
   png: 'image/png',

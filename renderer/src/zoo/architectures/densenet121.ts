@@ -1,6 +1,6 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { GraphBuilder } from '../builder';
-import type { ModelGraph } from '../graph';
+import type { ModelGraph } from '../../analysis/graph';
 
 const BN_EPS = 1.001e-5;
 

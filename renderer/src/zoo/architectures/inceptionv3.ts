@@ -1,7 +1,7 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { GraphBuilder } from '../builder';
-import type { ModelGraph } from '../graph';
-import type { PaddingMode } from '../graph';
+import type { ModelGraph } from '../../analysis/graph';
+import type { PaddingMode } from '../../analysis/graph';
 
 /** Architecture knobs of Inception-v3 (the what-if editor's sliders); the defaults are the published network. */
 export interface Inceptionv3Options {

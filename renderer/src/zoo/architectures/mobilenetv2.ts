@@ -1,6 +1,6 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { GraphBuilder } from '../builder';
-import type { ModelGraph } from '../graph';
+import type { ModelGraph } from '../../analysis/graph';
 
 /** keras_applications' `_make_divisible`: round to the nearest multiple of `divisor`, never below 90 %. */
 function makeDivisible(v: number, divisor = 8): number {

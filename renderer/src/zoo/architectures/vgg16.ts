@@ -1,6 +1,6 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { GraphBuilder } from '../builder';
-import type { ModelGraph } from '../graph';
+import type { ModelGraph } from '../../analysis/graph';
 
 /** Architecture knobs of VGG-16 (the what-if editor's sliders); the defaults are the published network. */
 export interface Vgg16Options {

@@ -9,8 +9,8 @@
  * Sizes follow PyTorch's rules (symmetric explicit padding, floor or ceil_mode pooling), tracked per node so
  * the first Linear after a flatten knows the (C, H, W) it flattens.
  */
-import type { Pair } from '../../analysis/types';
-import type { GraphNode, ModelGraph, WeightSpec } from '../graph';
+import type { Pair } from '../../../../common/analysis-types';
+import type { GraphNode, ModelGraph, WeightSpec } from '../../analysis/graph';
 
 /** One state-dict tensor a module owns: its key and its shape in PyTorch's layout. */
 export interface TorchParam {

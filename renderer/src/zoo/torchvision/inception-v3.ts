@@ -1,4 +1,4 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { TorchGraphBuilder, type TorchvisionGraph } from './builder';
 import { transformInput } from './transform-input';
 

@@ -3,7 +3,7 @@
  * state-dict tensors every node owns, see builder.ts), the input torchvision's weights expect, and the keys a
  * published checkpoint carries that inference does not use.
  */
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { tvAlexnet } from './alexnet';
 import type { TorchvisionGraph } from './builder';
 import { tvDensenet121 } from './densenet';

@@ -1,4 +1,4 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { TorchGraphBuilder, type TorchvisionGraph } from './builder';
 
 const EPS = 1e-5;

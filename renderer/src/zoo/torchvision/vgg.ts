@@ -1,4 +1,4 @@
-import type { Pair } from '../../analysis/types';
+import type { Pair } from '../../../../common/analysis-types';
 import { TorchGraphBuilder, type TorchvisionGraph } from './builder';
 
 /** torchvision's configuration "D" (VGG-16): filters per conv, 'M' a 2×2 max pool. */

@@ -3,7 +3,7 @@
  * The analysis reads it directly (shapes, params, MACs, receptive fields); the engine executes the
  * same nodes with tfjs ops (engine/ir-runner.ts). Pure data, no tfjs.
  */
-import type { Pair } from '../analysis/types';
+import type { Pair } from '../../../common/analysis-types';
 
 /** Padding as Keras names it: 'valid' = none, 'same' = TF's rule (output = ceil(I / S), extra pixel at the bottom/right). */
 export type PaddingMode = 'valid' | 'same';
