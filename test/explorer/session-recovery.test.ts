@@ -14,7 +14,7 @@ function png(name: string) {
 }
 
 /** A bridge whose restartEngine replaces the engine with a fresh (answering) one, as the web bridge does. */
-function restartingBridge(first: FakeEngine) {
+function restartingBridge(first: FakeEngine, next: () => FakeEngine = () => new FakeEngine()) {
   const state = { engine: first, restarts: 0, reasons: [] as string[] };
   const bridge: HostBridge = {
     ...fakeBridge(first),
@@ -22,7 +22,7 @@ function restartingBridge(first: FakeEngine) {
     restartEngine: async (reason: string) => {
       state.restarts++;
       state.reasons.push(reason);
-      state.engine = new FakeEngine();
+      state.engine = next();
     },
   };
   return { bridge, state };
@@ -100,6 +100,36 @@ describe('session store: engine recovery', () => {
     expect(store.frames.size).toBe(2);
     const analyzed = state.engine.requests.filter((r) => r.type === 'analyze');
     expect(analyzed.map((r) => (r.type === 'analyze' ? r.image.name : ''))).toEqual(['dog.png']);
+  });
+
+  it('an engine that stops again while the recovery reloads the model: recovered once more', async () => {
+    const opts: FakeEngineOptions = {};
+    // The engine the first recovery brings back never finishes loading the model, then stops answering.
+    const second: FakeEngineOptions = { slowModels: new Set(['tiny']) };
+    const later = [new FakeEngine(second)];
+    const { bridge, state } = restartingBridge(new FakeEngine(opts), () => later.shift() ?? new FakeEngine());
+    const store = useSessionStore();
+    await store.connect(bridge);
+    store.addImages([png('cat.png')]);
+    await store.selectModel('tiny');
+    await settle();
+    opts.hung = true;
+    store.addImages([png('dog.png')]);
+    await until(() => store.restarts === 1 && state.engine.requests.some((r) => r.type === 'loadModel'));
+    second.hung = true;
+    await until(() => store.restarts === 2 && store.engineState === 'ready');
+    expect(state.restarts).toBe(2);
+    expect(store.notice?.message).toMatch(
+      /^The engine stopped responding while loading tiny; it was restarted\. Tiny CNN is marked: it caused the engine to stop/,
+    );
+    expect(store.crashedModels).toEqual([{ modelId: 'tiny', during: 'loading tiny' }]);
+    expect(store.activeImage?.name).toBe('dog.png');
+    // The third engine answers: the user picks the model again and the image runs through it.
+    await store.selectModel('tiny');
+    await settle();
+    expect(store.modelId).toBe('tiny');
+    expect(store.passState).toBe('done');
+    expect(store.frames.size).toBe(2);
   });
 
   it('"Restart engine" restarts on request and restores the model and image', async () => {

@@ -21,9 +21,9 @@ import { IRRunner } from '../../renderer/src/engine/ir-runner';
 import { prepareInput } from '../../renderer/src/engine/preprocess';
 import type { Preprocess } from '../../common/engine-protocol';
 import { parseRequest } from '../../common/engine-protocol-schema';
-import { detectFormat, openModelFiles } from '../../renderer/src/formats';
+import { OpenCancelledError, detectFormat, openModelFiles } from '../../renderer/src/formats';
 import { IMAGENET_CLASSES } from '../../renderer/src/formats/imagenet-classes';
-import { openTorchStateDict } from '../../renderer/src/formats/pytorch';
+import { openTorchStateDict, pytorchFormat } from '../../renderer/src/formats/pytorch';
 import { readTorchStateDict } from '../../renderer/src/formats/torch-file';
 import { compareNchw, readF32, runAll } from './onnx-helpers';
 
@@ -78,7 +78,12 @@ afterAll(() => {
   expect(tf.memory().numTensors, 'tensors left behind after the IR runner was disposed').toBe(baseline);
 });
 
-const fileOf = (name: string) => ({ path: name, bytes: new Uint8Array(readFileSync(join(dir, name))) });
+/** A file read for this open only: consumable, as the engine's worker hands its files to the formats. */
+const fileOf = (name: string, consumable = true) => ({
+  path: name,
+  bytes: new Uint8Array(readFileSync(join(dir, name))),
+  consumable,
+});
 
 /** Indices of the 5 largest values, largest first. */
 function top5(v: Float32Array): number[] {
@@ -120,10 +125,19 @@ describe('torchvision state dicts match PyTorch', () => {
       expect(m.layers.length + 1, m.name).toBeGreaterThanOrEqual(m.name.includes('head') ? 3 : 7);
   });
 
-  for (const name of ARCHS) {
-    it(`${name}: recognised, and every hooked layer and the logits match`, async () => {
+  // Each file converted in place (the app's path); the legacy ResNet-18 and the zip MobileNetV2 also from bytes
+  // the caller keeps, which must come back untouched.
+  const cases = [
+    ...ARCHS.map((name) => ({ name, consumable: true })),
+    ...['resnet18', 'mobilenet_v2'].map((name) => ({ name, consumable: false })),
+  ];
+  for (const { name, consumable } of cases) {
+    it(`${name}${consumable ? '' : ' (bytes kept by the caller)'}: recognised, and every hooked layer and the logits match`, async () => {
       const m = manifest.models.find((x) => x.name === name)!;
-      const opened = await openModelFiles([fileOf(m.file)], m.file);
+      const file = fileOf(m.file, consumable);
+      const opened = await openModelFiles([file], m.file);
+      if (!consumable)
+        expect(Buffer.compare(file.bytes, readFileSync(join(dir, m.file))), 'the kept bytes changed').toBe(0);
       expect(opened.format).toBe('pytorch');
       expect(opened.description).toBe(
         `${NAMES[name]} — ImageNet (torchvision file ${m.file}${m.container === 'legacy' ? ', legacy container' : ''})`,
@@ -219,15 +233,46 @@ describe('state dicts close to an architecture', () => {
     return { m, sd: readTorchStateDict(fileOf(m.file).bytes, m.file) };
   };
 
-  it('nn.DataParallel\'s "module." prefix is taken off, as load_state_dict users do', () => {
+  it('nn.DataParallel\'s "module." prefix is taken off, as load_state_dict users do', async () => {
     const { m, sd } = resnet18();
     const prefixed = new Map([...sd.tensors].map(([k, v]) => [`module.${k}`, v]));
-    const opened = openTorchStateDict({ ...sd, tensors: prefixed }, m.file);
+    const opened = await openTorchStateDict({ ...sd, tensors: prefixed }, m.file);
     expect(opened.description).toContain('ResNet-18 — ImageNet');
     expect(opened.weights.get('layer4.1.conv2')![0].shape).toEqual([3, 3, 512, 512]);
   });
 
-  it('one tensor missing: refused, naming the closest architecture and what differs', () => {
+  it('converted in place, tensors sharing bytes are copied instead: each lands in the IR layout once', async () => {
+    const m = manifest.models.find((x) => x.name === 'resnet18')!;
+    const file = fileOf(m.file);
+    const sd = readTorchStateDict(file.bytes, m.file, { inPlace: true });
+    const tensors = new Map(sd.tensors);
+    // Tied weights: two keys, one tensor (and its bytes). Converting it in place twice would scramble both.
+    const tied = tensors.get('layer1.0.conv1.weight')!;
+    tensors.set('layer1.0.conv2.weight', tied);
+    const stored = tied.values.slice();
+    const fileBuffer = file.bytes.buffer;
+    const opened = await openTorchStateDict({ ...sd, tensors }, m.file, { inPlace: true });
+    // OIHW → HWIO by its definition (torch's permute(2, 3, 1, 0)), written out.
+    const [O, I, KH, KW] = tied.shape;
+    const hwio = new Float32Array(stored.length);
+    for (let o = 0; o < O; o++)
+      for (let i = 0; i < I; i++)
+        for (let y = 0; y < KH; y++)
+          for (let x = 0; x < KW; x++) hwio[((y * KW + x) * I + i) * O + o] = stored[((o * I + i) * KH + y) * KW + x];
+    for (const node of ['layer1.0.conv1', 'layer1.0.conv2']) {
+      const w = opened.weights.get(node)![0].data;
+      expect(
+        w.findIndex((v, k) => v !== hwio[k]),
+        node,
+      ).toBe(-1);
+      expect(w.buffer, `${node} is a copy`).not.toBe(fileBuffer);
+    }
+    // The rest were converted where they lay: views of the file's own bytes.
+    expect(opened.weights.get('conv1')![0].data.buffer).toBe(fileBuffer);
+    expect(opened.weights.get('fc')![0].data.buffer).toBe(fileBuffer);
+  });
+
+  it('one tensor missing: refused, naming the closest architecture and what differs', async () => {
     const { sd } = resnet18();
     const tensors = new Map(sd.tensors);
     tensors.delete('layer3.1.bn2.running_var');
@@ -235,7 +280,7 @@ describe('state dicts close to an architecture', () => {
     tensors.set('layer2.0.conv1.weight', { ...w, shape: [96, 64, 3, 3], values: new Float32Array(96 * 64 * 9) });
     let msg = '';
     try {
-      openTorchStateDict({ ...sd, tensors }, 'broken.pth');
+      await openTorchStateDict({ ...sd, tensors }, 'broken.pth');
     } catch (e) {
       expect(e).toBeInstanceOf(InputError);
       msg = (e as Error).message;
@@ -244,6 +289,43 @@ describe('state dicts close to an architecture', () => {
     expect(msg).toContain('Closest is resnet18');
     expect(msg).toContain('missing layer3.1.bn2.running_var');
     expect(msg).toContain('layer2.0.conv1.weight is [96,64,3,3], resnet18 has [128,64,3,3]');
+  });
+});
+
+describe('cancelling an open', () => {
+  const resnet18 = () => fileOf(manifest.models.find((x) => x.name === 'resnet18')!.file);
+
+  it('an aborted signal stops the open as cancelled, not as a problem with the file', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const e: unknown = await pytorchFormat.open([resnet18()], { signal: ac.signal }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OpenCancelledError);
+    expect(e).not.toBeInstanceOf(InputError);
+    expect((e as Error).name).toBe('CancelledError');
+  });
+
+  it('a cancel that arrives while the tensors are being converted stops the conversion', async () => {
+    // ResNet-18's 46 MB: the open runs to its first turn of the event loop (after 32 MB converted), where this
+    // timer, set first, aborts it.
+    const ac = new AbortController();
+    const file = resnet18();
+    let aborted = false;
+    setTimeout(() => {
+      aborted = true;
+      ac.abort();
+    }, 0);
+    const opening = pytorchFormat.open([file], { signal: ac.signal });
+    expect(aborted).toBe(false);
+    const e: unknown = await opening.catch((x: unknown) => x);
+    expect(aborted, 'the open finished before the cancel could arrive').toBe(true);
+    expect(e).toBeInstanceOf(OpenCancelledError);
+    expect((e as Error).message).toBe(`opening ${file.path} was cancelled`);
+    // The registry says the same (and a format that never looks at the signal is caught after its open).
+    const again = new AbortController();
+    again.abort();
+    await expect(openModelFiles([resnet18()], 'resnet18', { signal: again.signal })).rejects.toBeInstanceOf(
+      OpenCancelledError,
+    );
   });
 });
 

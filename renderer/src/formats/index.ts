@@ -12,9 +12,10 @@ import { onnxFormat } from './onnx';
 import { pytorchFormat } from './pytorch';
 import { describeBytes } from './sniff';
 import { tfjsLayersFormat } from './tfjs-layers';
-import type { ModelFile, ModelFormat, OpenedModel } from './types';
+import { OpenCancelledError, type ModelFile, type ModelFormat, type OpenOptions, type OpenedModel } from './types';
 
-export type { ModelFile, ModelFormat, OpenedModel, PreprocessHint } from './types';
+export { OpenCancelledError } from './types';
+export type { ModelFile, ModelFormat, OpenOptions, OpenedModel, PreprocessHint } from './types';
 
 /**
  * Most specific signature first: a PyTorch file (a zip with a `data.pkl` record, or the legacy pickle's magic
@@ -70,10 +71,11 @@ export function describeUnopenable(files: ModelFile[], name: string): string {
  * Opens a user's model files (a single file or a folder's files, paths relative to it) into the IR. Labels the
  * user dropped beside the model (labels.txt, classes.txt, metadata.json) fill in where the model has none.
  */
-export async function openModelFiles(files: ModelFile[], name: string): Promise<OpenedModel> {
+export async function openModelFiles(files: ModelFile[], name: string, opts: OpenOptions = {}): Promise<OpenedModel> {
   const format = detectFormat(files);
   if (!format) throw new InputError(describeUnopenable(files, name), files[0]?.path ?? name);
-  const opened = await format.open(files);
+  const opened = await format.open(files, opts);
+  if (opts.signal?.aborted) throw new OpenCancelledError(`opening ${name} was cancelled`);
   if (!opened.labels) {
     const labels = findLabels(files);
     if (labels) opened.labels = labels;

@@ -15,7 +15,7 @@ import { TORCHVISION_ARCHS, type TorchLayer, type TorchvisionArch, type Torchvis
 import type { TensorData, WeightStore } from '../analysis/graph';
 import { IMAGENET_CLASSES } from './imagenet-classes';
 import { isTorchFile, readTorchStateDict, type TorchStateDict, type TorchTensor } from './torch-file';
-import type { ModelFile, ModelFormat, OpenedModel, PreprocessHint } from './types';
+import { OpenCancelledError, type ModelFile, type ModelFormat, type OpenedModel, type PreprocessHint } from './types';
 
 const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
@@ -131,79 +131,193 @@ export function recognise(file: string, sd: Map<string, TorchTensor>, stored = s
 }
 
 /**
- * dst[r · out + o] = src[o · inp + col[r]]: a Linear weight [out, in] as the IR's kernel [in, out]. Walked in
- * tiles in the source's column order (through the inverse of `col`), so reads and writes both stay in cache —
- * VGG-16's first Linear has 102 M entries, and a plain strided loop takes seconds.
+ * How a weight moves into the IR's layout: as the [rows, cols] matrix it is stored as, transposed, source column
+ * c becoming row `rowOf[c]` (null: kept as stored). One rule for the three conversions of the module comment:
+ * - Conv2d [O, I, kh·kw] → [kh·kw, I, O]: column i·K + k becomes row k·I + i;
+ * - depthwise [C, kh·kw] → [kh·kw, C]: a plain transpose;
+ * - Linear [out, in] → [in, out]; after a flatten of a C×H×W map, column c·H·W + h·W + w becomes the IR's row
+ *   (h·W + w)·C + c.
  */
-function transposeRows(src: Float32Array, out: number, inp: number, col: Int32Array): Float32Array {
-  const rowOf = new Int32Array(inp);
-  for (let r = 0; r < inp; r++) rowOf[col[r]] = r;
-  const dst = new Float32Array(out * inp);
+export function irTranspose(
+  layer: Pick<TorchLayer, 'kind' | 'flattenedFrom'>,
+  index: number,
+  shape: number[],
+): { rows: number; cols: number; rowOf: Int32Array } | null {
+  if (layer.kind === 'conv' && shape.length === 4) {
+    const [O, I, KH, KW] = shape;
+    const K = KH * KW;
+    const rowOf = new Int32Array(I * K);
+    for (let i = 0; i < I; i++) for (let k = 0; k < K; k++) rowOf[i * K + k] = k * I + i;
+    return { rows: O, cols: I * K, rowOf };
+  }
+  if (layer.kind === 'depthwise' && shape.length === 4) {
+    const [C, , KH, KW] = shape;
+    return { rows: C, cols: KH * KW, rowOf: identity(KH * KW) };
+  }
+  if (layer.kind === 'linear' && index === 0) {
+    const [out, inp] = shape;
+    if (!layer.flattenedFrom) return { rows: out, cols: inp, rowOf: identity(inp) };
+    const [C, H, W] = layer.flattenedFrom;
+    const rowOf = new Int32Array(inp);
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) rowOf[c * H * W + h * W + w] = (h * W + w) * C + c;
+    return { rows: out, cols: inp, rowOf };
+  }
+  return null;
+}
+
+const identity = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
+
+/**
+ * dst[rowOf[c] · rows + r] = src[r · cols + c]. Walked in tiles in the source's order, so reads and writes both
+ * stay in cache — VGG-16's first Linear has 102 M entries, and a plain strided loop takes seconds.
+ */
+function transposeInto(src: Float32Array, dst: Float32Array, rows: number, cols: number, rowOf: Int32Array): void {
   const T = 64;
-  for (let o0 = 0; o0 < out; o0 += T) {
-    const o1 = Math.min(out, o0 + T);
-    for (let c0 = 0; c0 < inp; c0 += T) {
-      const c1 = Math.min(inp, c0 + T);
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
       for (let c = c0; c < c1; c++) {
-        const row = rowOf[c] * out;
-        for (let o = o0; o < o1; o++) dst[row + o] = src[o * inp + c];
+        const row = rowOf[c] * rows;
+        for (let r = r0; r < r1; r++) dst[row + r] = src[r * cols + c];
       }
     }
   }
-  return dst;
 }
 
-/** One tensor in the IR's layout (see the module comment). */
-function convert(layer: TorchLayer, index: number, t: TorchTensor): Float32Array {
-  const src = t.values;
-  const s = t.shape;
-  if (layer.kind === 'conv' && s.length === 4) {
-    const [O, I, KH, KW] = s;
-    const dst = new Float32Array(src.length);
-    for (let o = 0; o < O; o++)
-      for (let i = 0; i < I; i++)
-        for (let y = 0; y < KH; y++)
-          for (let x = 0; x < KW; x++) dst[((y * KW + x) * I + i) * O + o] = src[((o * I + i) * KH + y) * KW + x];
-    return dst;
+/** Floats of the scratch an in-place conversion works through (16 MiB), unless one stored row is longer. */
+export const SCRATCH_FLOATS = 1 << 22;
+
+/**
+ * {@link transposeInto} within `data` itself, through a scratch of at least `cols` floats, however large the
+ * matrix: its rows go in bands of `a` (the largest divisor of `rows` whose band fits the scratch), each band
+ * transposed through the scratch and written back — leaving `data` as [rows/a, cols] blocks of `a` values each,
+ * which are then moved to [cols, rows/a] by following the permutation's cycles (one block held aside per cycle,
+ * a bitmap of the blocks placed). A matrix that fits the scratch is one band, and no blocks move.
+ */
+export function transposeInPlace(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  rowOf: Int32Array,
+  scratch: Float32Array,
+): void {
+  if (rows * cols === 0) return;
+  if (scratch.length < cols) throw new Error(`transposeInPlace: a scratch of ${scratch.length} floats < ${cols}`);
+  let a = Math.min(rows, Math.floor(scratch.length / cols));
+  while (rows % a !== 0) a--;
+  const band = scratch.subarray(0, a * cols);
+  for (let p = 0; p < rows * cols; p += a * cols) {
+    const chunk = data.subarray(p, p + a * cols);
+    transposeInto(chunk, band, a, cols, rowOf);
+    chunk.set(band);
   }
-  if (layer.kind === 'depthwise' && s.length === 4) {
-    const [C, , KH, KW] = s;
-    const dst = new Float32Array(src.length);
-    for (let c = 0; c < C; c++)
-      for (let y = 0; y < KH; y++) for (let x = 0; x < KW; x++) dst[(y * KW + x) * C + c] = src[(c * KH + y) * KW + x];
-    return dst;
+  // Block k = p·C + r (band p, row r) goes to r·R + p; so position q = r·R + p takes the block (q mod R)·C + ⌊q/R⌋.
+  const R = rows / a;
+  const C = cols;
+  if (R === 1 || C === 1) return;
+  const placed = new Uint32Array(Math.ceil((R * C) / 32));
+  const held = new Float32Array(a);
+  for (let start = 1; start < R * C - 1; start++) {
+    if (placed[start >>> 5] & (1 << (start & 31))) continue;
+    held.set(data.subarray(start * a, start * a + a));
+    for (let q = start; ;) {
+      placed[q >>> 5] |= 1 << (q & 31);
+      const from = (q % R) * C + Math.floor(q / R);
+      if (from === start) {
+        data.set(held, q * a);
+        break;
+      }
+      data.copyWithin(q * a, from * a, from * a + a);
+      q = from;
+    }
   }
-  if (layer.kind === 'linear' && index === 0) {
-    const [out, inp] = s;
-    // IR row r reads PyTorch column col[r]: the identity, or for a flattened C×H×W map the column
-    // c·H·W + h·W + w of IR row (h·W + w)·C + c.
-    const col = new Int32Array(inp);
-    if (layer.flattenedFrom) {
-      const [C, H, W] = layer.flattenedFrom;
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) for (let c = 0; c < C; c++) col[(h * W + w) * C + c] = c * H * W + h * W + w;
-    } else for (let r = 0; r < inp; r++) col[r] = r;
-    return transposeRows(src, out, inp, col);
-  }
-  // Biases and BN vectors: copied, so no tensor of the store is a view into the file's bytes (which would keep
-  // the whole file alive as long as the model is loaded).
-  return src.slice();
 }
 
-/** The state dict's tensors in the IR's layout, per node. */
-function weightStore(built: TorchvisionGraph, sd: Map<string, TorchTensor>): WeightStore {
+/**
+ * The tensors that share no byte with another one (tied weights, several views of one storage): only those
+ * may be rewritten in place.
+ */
+function exclusiveTensors(tensors: TorchTensor[]): Set<TorchTensor> {
+  const spans = tensors
+    .map((t) => ({
+      t,
+      buffer: t.values.buffer,
+      start: t.values.byteOffset,
+      end: t.values.byteOffset + t.values.byteLength,
+    }))
+    .sort((x, y) => x.start - y.start);
+  const shared = new Set<TorchTensor>();
+  const open = new Map<ArrayBufferLike, { end: number; members: TorchTensor[] }>();
+  for (const s of spans) {
+    const run = open.get(s.buffer);
+    if (run && s.start < run.end) {
+      run.members.push(s.t);
+      run.end = Math.max(run.end, s.end);
+      for (const t of run.members) shared.add(t);
+    } else open.set(s.buffer, { end: s.end, members: [s.t] });
+  }
+  return new Set(tensors.filter((t) => !shared.has(t)));
+}
+
+/** Thrown by {@link weightStore} when its signal is aborted. */
+const cancelled = (file: string) => new OpenCancelledError(`opening ${file} was cancelled`);
+
+/** Bytes converted between two looks at the signal (each one a turn of the event loop, so a cancel can arrive). */
+const YIELD_BYTES = 32 << 20;
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The state dict's tensors in the IR's layout, per node. With `inPlace` (the file's bytes are the caller's to
+ * give up, ModelFile.consumable) every tensor is converted inside the bytes it was read into — the store's
+ * arrays are views of the file, and the only extra memory is one scratch of at most 16 MiB; tensors sharing
+ * bytes with another are copied. Otherwise each converted tensor is a new array (the file's bytes are not
+ * touched, and the store holds no view of them, which would keep the whole file alive).
+ */
+async function weightStore(
+  built: TorchvisionGraph,
+  sd: Map<string, TorchTensor>,
+  file: string,
+  opts: OpenTorchOptions,
+): Promise<WeightStore> {
   const store: WeightStore = new Map();
   const nodes = new Map(built.graph.nodes.map((n) => [n.name, n]));
+  const used = built.layers.flatMap((l) => l.params.map((p) => sd.get(p.key)!));
+  const own = opts.inPlace ? exclusiveTensors(used) : new Set<TorchTensor>();
+  let floats = 0;
+  for (const layer of built.layers)
+    for (const [i, p] of layer.params.entries()) {
+      const t = sd.get(p.key)!;
+      const move = own.has(t) && irTranspose(layer, i, t.shape);
+      if (move) floats = Math.max(floats, move.cols, Math.min(SCRATCH_FLOATS, t.values.length));
+    }
+  const scratch = new Float32Array(floats);
+  let sinceYield = 0;
   for (const layer of built.layers) {
     const specs = nodes.get(layer.node)!.weights!;
-    store.set(
-      layer.node,
-      layer.params.map((p, i): TensorData => ({
-        name: p.key,
-        shape: specs[i].shape,
-        data: convert(layer, i, sd.get(p.key)!),
-      })),
-    );
+    const data: TensorData[] = [];
+    for (const [i, p] of layer.params.entries()) {
+      const t = sd.get(p.key)!;
+      const move = irTranspose(layer, i, t.shape);
+      let values: Float32Array;
+      if (own.has(t)) {
+        if (move) transposeInPlace(t.values, move.rows, move.cols, move.rowOf, scratch);
+        values = t.values;
+      } else if (move) {
+        values = new Float32Array(t.values.length);
+        transposeInto(t.values, values, move.rows, move.cols, move.rowOf);
+      } else values = t.values.slice();
+      data.push({ name: p.key, shape: specs[i].shape, data: values });
+      sinceYield += values.byteLength;
+      if (opts.signal && sinceYield >= YIELD_BYTES) {
+        sinceYield = 0;
+        await nextTurn();
+      }
+      if (opts.signal?.aborted) throw cancelled(file);
+    }
+    store.set(layer.node, data);
   }
   return store;
 }
@@ -230,8 +344,20 @@ function preprocessHint(arch: TorchvisionArch): PreprocessHint {
   };
 }
 
+/** Options for {@link openTorchStateDict}. */
+export interface OpenTorchOptions {
+  /** The tensors' bytes are the caller's to give up (ModelFile.consumable): convert them where they lie. */
+  inPlace?: boolean;
+  /** Looked at between tensors (every 32 MB converted, a turn of the event loop): aborted → OpenCancelledError. */
+  signal?: AbortSignal;
+}
+
 /** Opens a state dict already read from `file` (exported for tests and tools that read the file themselves). */
-export function openTorchStateDict(read: TorchStateDict, file: string): OpenedModel {
+export async function openTorchStateDict(
+  read: TorchStateDict,
+  file: string,
+  opts: OpenTorchOptions = {},
+): Promise<OpenedModel> {
   const sd = normalizeKeys(read.tensors);
   const { arch, built, classes, ignored } = recognise(file, sd, read.tensors);
   const warnings: string[] = [];
@@ -259,7 +385,7 @@ export function openTorchStateDict(read: TorchStateDict, file: string): OpenedMo
   const container = read.container === 'legacy' ? ', legacy container' : '';
   return {
     graph: built.graph,
-    weights: weightStore(built, sd),
+    weights: await weightStore(built, sd, file, opts),
     format: pytorchFormat.id,
     description: imagenet
       ? `${arch.name} — ImageNet (torchvision file ${file}${container}${where})`
@@ -283,18 +409,14 @@ export const pytorchFormat: ModelFormat = {
   match(files) {
     return mainFile(files) !== undefined;
   },
-  open(files) {
+  async open(files, opts = {}) {
     const f = mainFile(files);
     if (!f) {
       const name = files[0]?.path ?? 'model';
-      return Promise.reject(new InputError(`${name}: not a PyTorch file`, name));
+      throw new InputError(`${name}: not a PyTorch file`, name);
     }
-    try {
-      return Promise.resolve(
-        openTorchStateDict(readTorchStateDict(f.bytes, f.path, { inPlace: f.consumable === true }), f.path),
-      );
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
+    const inPlace = f.consumable === true;
+    if (opts.signal?.aborted) throw cancelled(f.path);
+    return openTorchStateDict(readTorchStateDict(f.bytes, f.path, { inPlace }), f.path, { ...opts, inPlace });
   },
 };

@@ -12,9 +12,9 @@ export interface ModelFile {
   path: string;
   bytes: Uint8Array;
   /**
-   * The caller gives these bytes up: a format may rearrange them while reading (the PyTorch reader aligns a
-   * legacy file's storages in place instead of copying them, so a 528 MB checkpoint is not held twice).
-   * Unset: the bytes are only read.
+   * The caller gives these bytes up: a format may rearrange them while reading, and the opened model's weights
+   * may be views of them (the PyTorch reader aligns a legacy file's storages and converts every tensor into the
+   * IR's layout in place, so a 528 MB checkpoint is not held twice). Unset: the bytes are only read.
    */
   consumable?: boolean;
 }
@@ -55,6 +55,23 @@ export interface ModelFormat {
   name: string;
   /** True when these files are this format (by magic bytes and structure; names may only break ties). */
   match(files: ModelFile[]): boolean;
-  /** Opens the files; throws InputError naming the file and the problem. */
-  open(files: ModelFile[]): Promise<OpenedModel>;
+  /** Opens the files; throws InputError naming the file and the problem, OpenCancelledError once `signal` aborts. */
+  open(files: ModelFile[], opts?: OpenOptions): Promise<OpenedModel>;
+}
+
+/** Options of an open. */
+export interface OpenOptions {
+  /** Aborting stops the open (a format looks at it between tensors, yielding to the event loop now and then). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The open was stopped by its signal: not a problem with the file (the engine answers the request as cancelled).
+ * Its name is the engine's CancelledError's.
+ */
+export class OpenCancelledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CancelledError';
+  }
 }

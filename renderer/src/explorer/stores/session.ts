@@ -114,11 +114,15 @@ export const useSessionStore = defineStore('session', () => {
   const summary = shallowRef<ModelSummary | null>(null);
   const modelLoading = ref<{
     modelId: string;
+    /** The user's own files (opened, not built with seeded weights). */
+    user?: boolean;
     phase?: string;
     loaded: number;
     total: number;
     detail?: string;
   } | null>(null);
+  /** What became of the last load the user cancelled ("Opening big.pth cancelled"); cleared by the next load. */
+  const loadNote = ref<string | null>(null);
 
   const images = shallowRef<SessionImage[]>([]);
   const activeImageId = ref<number | null>(null);
@@ -183,6 +187,10 @@ export const useSessionStore = defineStore('session', () => {
   let lastGoodImageId: number | null = null;
   /** The files of the user model on screen, so it can be loaded again into a restarted engine. */
   let userModelFiles: { id: string; files: UserModelFiles } | null = null;
+  /** The files behind a user model id, while it is the one on screen (Compare opens them in a pane of its own). */
+  function userFilesOf(id: string): UserModelFiles | null {
+    return userModelFiles?.id === id ? userModelFiles.files : null;
+  }
   /** "model|image" of passes that were running when the engine stopped (a second time marks the model). */
   const passStrikes = new Set<string>();
   let recovering: Promise<void> | null = null;
@@ -296,7 +304,7 @@ export const useSessionStore = defineStore('session', () => {
     if (notice.value?.kind === 'info') notice.value = null;
     const id = modelId.value;
     if (!id || crashedModels.value.some((m) => m.modelId === id)) return;
-    if (user && user.id === id) await load(user.files.name, (opts) => client!.loadUserModel(user.files, opts));
+    if (user && user.id === id) await load(user.files.name, (opts) => client!.loadUserModel(user.files, opts), true);
     else await loadById(id);
   }
 
@@ -311,7 +319,12 @@ export const useSessionStore = defineStore('session', () => {
    * loading when it stopped, or whose pass stopped it twice, is marked and not loaded again by itself.
    */
   function recover(dead: EngineDead | null, reason: string, restart: boolean, quiet = false): Promise<void> {
-    if (recovering) return recovering;
+    if (recovering) {
+      // The engine this recovery brought back stopped before the recovery ended (a second failure while the
+      // model reloads or the image reruns): recover once more after it, or the app waits on a dead engine.
+      if (dead && client?.dead === dead) void recovering.then(() => recover(dead, reason, restart, quiet));
+      return recovering;
+    }
     let settle!: () => void;
     // Set before the body runs: restartEngine announces 'restarting' synchronously, and that status must
     // find this recovery already under way (not start a second one).
@@ -421,18 +434,20 @@ export const useSessionStore = defineStore('session', () => {
    * Loads a model (bundled, zoo or the user's) with progress, then runs the current image through it.
    * A failed or cancelled load leaves the model that was loaded before loaded and on screen.
    */
-  async function load(label: string, start: (opts: LoadOptions) => Promise<ModelSummary>): Promise<void> {
+  async function load(label: string, start: (opts: LoadOptions) => Promise<ModelSummary>, user = false): Promise<void> {
     // Asked for while the engine is still connecting (a model dropped on a starting app): wait for it.
     if (!client && connecting) await connecting.catch(() => undefined);
     if (!client) return;
     loadAbort?.abort();
     const abort = (loadAbort = new AbortController());
-    modelLoading.value = { modelId: label, loaded: 0, total: 0 };
+    const who = user ? { modelId: label, user } : { modelId: label };
+    modelLoading.value = { ...who, loaded: 0, total: 0 };
+    loadNote.value = null;
     try {
       const s = await start({
         signal: abort.signal,
         onProgress: (p) =>
-          (modelLoading.value = { modelId: label, phase: p.phase, loaded: p.loaded, total: p.total, detail: p.detail }),
+          (modelLoading.value = { ...who, phase: p.phase, loaded: p.loaded, total: p.total, detail: p.detail }),
       });
       if (!models.value.some((m) => m.id === s.id)) models.value = [...models.value, s];
       applySummary(s);
@@ -440,6 +455,11 @@ export const useSessionStore = defineStore('session', () => {
     } catch (e) {
       // EngineDead: recover() says what happened and restores the scene.
       if (!isCancelled(e) && !(e instanceof EngineDead)) showError(errorText(e));
+      // Cancelled by the user (a newer load or a restart replaces loadAbort): say so, the model on screen stays.
+      else if (isCancelled(e) && loadAbort === abort && abort.signal.aborted) {
+        const name = models.value.find((m) => m.id === label)?.name ?? label;
+        loadNote.value = `${user ? 'Opening' : 'Loading'} ${name} cancelled`;
+      }
     } finally {
       if (loadAbort === abort) {
         loadAbort = null;
@@ -463,11 +483,15 @@ export const useSessionStore = defineStore('session', () => {
   function loadUserModel(model: UserModelFiles): Promise<void> {
     userActed.value = true;
     userChoseModel = true;
-    return load(model.name, async (opts) => {
-      const s = await client!.loadUserModel(model, opts);
-      userModelFiles = { id: s.id, files: model };
-      return s;
-    });
+    return load(
+      model.name,
+      async (opts) => {
+        const s = await client!.loadUserModel(model, opts);
+        userModelFiles = { id: s.id, files: model };
+        return s;
+      },
+      true,
+    );
   }
 
   /** Stops the model load in flight; the model on screen stays. */
@@ -698,6 +722,7 @@ export const useSessionStore = defineStore('session', () => {
     modelId,
     summary,
     modelLoading,
+    loadNote,
     images,
     activeImageId,
     activeImage,
@@ -736,6 +761,7 @@ export const useSessionStore = defineStore('session', () => {
     debugEngine,
     selectModel,
     loadUserModel,
+    userFilesOf,
     cancelLoad,
     addImages,
     removeImage,
