@@ -13,9 +13,13 @@
  *   npm run bench -- --reps 7 --max-side 32 --models mobilenetv2-pretrained --backends wasm
  *   npm run bench -- --cold             load model → first / last frame for every built-in model, as a ratio
  *                                       to one warm pass (bench-cold.ts; --backends wasm by default)
- *   npm run bench -- --browser          webgl and wasm in Debian's Chromium, in the engine Worker
- *                                       (test/engine/browser-page.ts builds test/engine/page with Vite);
- *                                       here WebGL is SwiftShader: correct, not fast — judge speed on a GPU
+ *   npm run bench -- --browser          the engine Worker in Debian's Chromium (test/engine/browser-page.ts
+ *                                       builds test/engine/page with Vite); wasm by default, --backends webgl
+ *                                       on a GPU (here WebGL is SwiftShader: correct, not fast)
+ *   npm run bench -- --browser --app    the app's own pass vs the bench page's, same model and backend, and the
+ *                                       app's main-thread work per pass (bench-app-pass.ts)
+ *   npm run bench -- --pth              torchvision .pth → first frame vs the seeded build, and peak memory /
+ *                                       file size (bench-pth.ts; writes the state dicts with PyTorch)
  *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
  *   npm run bench -- --open             opening model files: bytes → first frame per fixture and for a
  *                                       MobileNetV2 ONNX export vs the same-sized tfjs model.json (bench-open.ts)
@@ -28,6 +32,7 @@
  * Targets (issue "Fast from the first click"): extraction ≤ 1.3× plain for MobileNetV2 and ≤ 1.15× for
  * InceptionV3 on wasm in Node; ≤ 1 byte per value; first frame ≤ 1.0× a warm pass from "load model" (--cold).
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { Engine } from '../renderer/src/engine/engine';
@@ -50,6 +55,8 @@ export interface BenchRow {
   firstFrameMs: number;
   bytesPerValue: number;
   peakBytes: number;
+  /** The 1-minute load average when the row was measured: on shared cores the ratios are only as good as this. */
+  loadAvg: number;
 }
 
 interface Samples {
@@ -146,6 +153,7 @@ async function benchOne(
     bytesPerValue: round(bytesPerValue, 3),
     peakBytes,
     peers: peerInfo,
+    loadAvg: round(loadavg()[0], 2),
   };
   return { row, samples: s };
 }
@@ -153,7 +161,8 @@ async function benchOne(
 function table(results: { row: BenchRow; samples: Samples }[], maxSide: number): string {
   const range = (a: number[]) => `${round(Math.min(...a))}–${round(Math.max(...a))}`;
   const lines = [
-    `Engine bench (Node ${process.version}, tfjs ${tf.version.tfjs}, maxSide ${maxSide || 'full'}; medians of warm runs, min–max)`,
+    `Engine bench (Node ${process.version}, tfjs ${tf.version.tfjs}, maxSide ${maxSide || 'full'}; medians of warm runs, min–max; ` +
+      `load average ${results.map((r) => r.row.loadAvg).join(' / ')} on ${availableParallelism()} cores)`,
     '',
     'model                    backend  plain ms (min–max)     all layers ms (min–max)  ratio  first frame ms (% of pass)  bytes/value  peak tensor MB',
   ];
@@ -244,10 +253,33 @@ export async function main(args: string[]): Promise<void> {
     console.log(json ? JSON.stringify(rows) : coldTable(rows));
     return;
   }
+  if (args.includes('--browser') && args.includes('--app')) {
+    const { runAppPassBench, appPassTable } = await import('./bench-app-pass');
+    const rows = await runAppPassBench({
+      models,
+      reps: Number(option(args, '--reps') ?? 5),
+      backend: (option(args, '--backends') ?? 'wasm') as BackendName,
+      log,
+    });
+    console.log(json ? JSON.stringify(rows) : appPassTable(rows));
+    return;
+  }
   if (args.includes('--browser')) {
-    const { runBrowserBench } = await import('../test/engine/browser-page');
-    const rows = await runBrowserBench({ models, maxSide, reps: Number(option(args, '--reps') ?? 3), log });
-    console.log(json ? JSON.stringify(rows) : rows.map((r) => JSON.stringify(r)).join('\n'));
+    const { runBrowserBench, browserTable } = await import('../test/engine/browser-page');
+    const rows = await runBrowserBench({
+      models,
+      maxSide,
+      reps: Number(option(args, '--reps') ?? 5),
+      backends: (option(args, '--backends') ?? 'wasm').split(',') as BackendName[],
+      log,
+    });
+    console.log(json ? JSON.stringify(rows) : browserTable(rows));
+    return;
+  }
+  if (args.includes('--pth')) {
+    const { runPthBench, pthTable } = await import('./bench-pth');
+    const rows = runPthBench({ log });
+    console.log(json ? JSON.stringify(rows) : pthTable(rows));
     return;
   }
   const backends = (option(args, '--backends') ?? 'wasm,cpu').split(',') as BackendName[];

@@ -1,8 +1,9 @@
 /**
  * The engine's WebGL path in Chromium (SwiftShader here: correct, not fast): the layer frames that
  * the GPU quantizes and packs with the engine's own shaders must equal the wasm path's (CPU
- * quantization) within one quantization step, at full resolution and average-pooled; frames stream
- * in layer order; tensors return to their count; a lost WebGL context falls back to wasm without
+ * quantization) within one quantization step, at full resolution and average-pooled; each
+ * full-resolution frame carries its zero count, counted by the GPU min/max reduction, equal to a direct count of
+ * the layer's floats read back on webgl; frames stream in layer order; tensors return to their count; a lost WebGL context falls back to wasm without
  * losing the loaded model. Runs the real engine Worker on a small page of its own
  * (test/engine/page, built by test/engine/browser-page.ts).
  */
@@ -33,6 +34,10 @@ type CheckWindow = {
       frames: number;
       layers: number;
       outcome: { backend: string; stats: { frames: number } };
+    }>;
+    zeroCounts(o: { modelId: string; layers: number }): Promise<{
+      webgl: { backend: string; reason: string };
+      layers: { layerId: string; zeros: number | null; direct: number; values: number }[];
     }>;
     contextLoss(modelId: string): Promise<{
       before: { backend: string };
@@ -91,6 +96,21 @@ describe('engine on WebGL (GPU quantize + pack)', () => {
     expect(r.webgl.reason).toMatch(/^webgl: WebGL2 on /);
     expectWithinOneStep(r, 8);
     expect(r.outcomes[1].stats.bytesSent).toBe(r.outcomes[1].stats.values); // one byte per value
+  });
+
+  it('full resolution: each frame carries its zero count, equal to a direct count of its floats on webgl', async () => {
+    // The RGB input (3 channels), a conv, its BatchNorm and its ReLU6 (many zeros), read back channel by channel.
+    const r = await p.page.evaluate((o) => (window as unknown as CheckWindow).engineCheck.zeroCounts(o), {
+      modelId: MNV2,
+      layers: 4,
+    });
+    expect(r.webgl.backend).toBe('webgl');
+    expect(r.layers.map((l) => l.layerId)).toEqual(['Conv1_pad', 'Conv1', 'bn_Conv1', 'Conv1_relu']);
+    for (const l of r.layers) expect([l.layerId, l.zeros]).toEqual([l.layerId, l.direct]);
+    // A ReLU layer has zeros, and not every value is one: the test has teeth.
+    const relu = r.layers[3];
+    expect(relu.direct).toBeGreaterThan(0);
+    expect(relu.direct).toBeLessThan(relu.values);
   });
 
   it('average-pooled overview (maxSide 16): every layer agrees with the wasm path, the first ones within one step', async () => {

@@ -77,7 +77,7 @@ describe('the two quantizers count the same zeros', () => {
     return { v, zeros };
   }
 
-  it('SIMD kernel (C % 4 = 0) and JavaScript (C = 3, C = 1) against a hand count', () => {
+  it('SIMD kernel (C % 4 = 0) and quantizeNHWC in JavaScript (C = 3, C = 1) against a hand count', () => {
     const k = WasmQuantizer.standalone();
     expect(k).not.toBeNull();
     const a = values(7 * 5 * 8);

@@ -1,8 +1,11 @@
 /**
  * The hand-assembled WebAssembly SIMD kernel (wasm-quantize.ts) against the JavaScript quantizer, against the
  * per-pixel kernel it replaced (byte for byte), and against a scalar float32 model of its arithmetic, on a memory
- * of its own (the engine binds it to tfjs-backend-wasm's heap instead).
+ * of its own (the engine binds it to tfjs-backend-wasm's heap instead). Both forms of the quantize kernel: with
+ * relaxed SIMD's truncation (what Chromium, Electron and Node ≥ 22 run; Node 20 has it behind a V8 flag, set here)
+ * and with trunc_sat.
  */
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { WasmQuantizer, kernelModuleBytes } from '../../renderer/src/engine/wasm-quantize';
 import { quantizeNHWC } from '../../renderer/src/engine/quantize';
@@ -63,20 +66,32 @@ const SHAPES = [
   [2, 2, 4],
   [5, 3, 16],
   [28, 28, 96],
+  // C not a multiple of 4: copied with the channels padded (an RGB input, a 5-class output, one channel).
+  [15, 15, 3],
+  [1, 1, 5],
+  [9, 4, 1],
+  [3, 7, 6],
 ];
 
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+
 describe('WasmQuantizer', () => {
-  it('is a valid module', () => {
+  it('is a valid module, in both forms; relaxed SIMD is used where the runtime has it', () => {
     expect(WebAssembly.validate(kernelModuleBytes() as Uint8Array<ArrayBuffer>)).toBe(true);
+    expect(WebAssembly.validate(kernelModuleBytes(true) as Uint8Array<ArrayBuffer>)).toBe(true);
+    expect(WasmQuantizer.create(heap())!.relaxed).toBe(true);
+    expect(WasmQuantizer.create(heap(), { relaxed: false })!.relaxed).toBe(false);
   });
 
-  for (const [H, W, C] of SHAPES) {
-    it(`on ${H}×${W}×${C}: byte-identical to the per-pixel kernel and to float32 scalar arithmetic, close to the JS path`, () => {
+  for (const [[H, W, C], relaxed] of SHAPES.flatMap((s) => [true, false].map((r) => [s, r] as const))) {
+    it(`on ${H}×${W}×${C}${relaxed ? ' (relaxed SIMD)' : ''}: byte-identical to the per-pixel kernel and to float32 scalar arithmetic, close to the JS path`, () => {
       const h = heap();
-      const q = WasmQuantizer.create(h)!;
-      expect(q).not.toBeNull();
+      const q = WasmQuantizer.create(h, { relaxed })!;
+      expect(q.relaxed).toBe(relaxed);
       const values = seeded(H * W * C, H * 31 + C).map((v, i) => v * (1 + (i % 5)) - (i % C));
       values[3] = NaN; // ignored by every path
+      values[1] = 0;
+      if (values.length > 2) values[2] = -0; // counted as a zero too
       if (values.length > 40) values[40] = 1e6 * (values[40] + 2); // one channel with an outlier
       const src = h.malloc(values.byteLength);
       new Float32Array(h.memory.buffer, src, values.length).set(values);
@@ -88,6 +103,8 @@ describe('WasmQuantizer', () => {
       expect(got.shape).toEqual(want.shape);
       expect([...got.min]).toEqual([...want.min]);
       expect([...got.max]).toEqual([...want.max]);
+      expect(got.zeros).toBe(values.filter((v) => v === 0).length);
+      expect(got.zeros).toBe(want.zeros);
       let off = 0;
       for (let i = 0; i < want.data.length; i++) if (got.data[i] !== want.data[i] && i !== 3 * H * W) off++;
       // The JS path computes in float64: a value right on a rounding boundary may land either side.

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FramePool } from './frame-pool';
 import type { LayerFrame } from '../../../common/engine-protocol';
-import { frameShape, pooledSize, quantizeNHWC, type QuantizedFrame } from './quantize';
+import { frameShape, pooledSize, quantizeNHWC, zerosOf } from './quantize';
 import type { LayerOutput } from './runner';
 import { wasmHeapOffset, wasmHeapView, wasmMemory, wasmModule, type WasmModule } from './tfjs-private';
 import { WasmQuantizer } from './wasm-quantize';
@@ -16,8 +16,8 @@ import { WasmQuantizer } from './wasm-quantize';
 /**
  * Reads a layer output's values and quantizes it with the SIMD kernel wherever it can: on wasm in place in the
  * backend's heap (no float copied out), on cpu after one copy into the kernel's own memory; the frame's bytes go
- * into a recycled buffer when the pool has one of that size. Layers the kernel cannot take (C not a multiple of 4,
- * pooled overviews off wasm, non-float tensors) use the JavaScript quantizer.
+ * into a recycled buffer when the pool has one of that size. Layers the kernel cannot take (pooled overviews off
+ * wasm, non-float tensors, runtimes without wasm SIMD) use the JavaScript quantizer.
  */
 export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: FramePool): Promise<LayerFrame> {
   const t = out.tensor;
@@ -36,7 +36,7 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
       pooled.dispose();
     }
   }
-  if (t.dtype === 'float32' && C % 4 === 0 && factor === 1) {
+  if (t.dtype === 'float32' && factor === 1) {
     const offset = wasmHeapOffset(t);
     const inHeap = offset === null ? null : wasmQuantizer();
     if (inHeap && offset !== null) {
@@ -59,9 +59,6 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
     : quantizeNHWC((await t.data()) as Float32Array, H, W, C, maxSide, take);
   return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
 }
-
-/** The frame's zero count where the quantizer counted one (full resolution). */
-const zerosOf = (q: QuantizedFrame): { zeros?: number } => (q.zeros !== undefined ? { zeros: q.zeros } : {});
 
 let ownQuantizer: WasmQuantizer | null | undefined;
 

@@ -5,9 +5,9 @@
  *
  * Per layer, right after tfjs computed it:
  *   1. `dataToGPU()` gives the output as a dense float texture (texel i = values 4i..4i+3, NHWC order);
- *   2. a "partial" shader computes per-channel min/max over chunks of each channel (after optional
- *      average pooling down to maxSide), a "reduce" shader folds the chunks into one min/max per
- *      channel, written into a float stats atlas;
+ *   2. a "partial" shader computes per-channel min/max and zero count over chunks of each channel (after
+ *      optional average pooling down to maxSide), a "reduce" shader folds the chunks into one min/max/count
+ *      per channel, written into a float stats atlas (the count is the frame's `zeros` at full resolution);
  *   3. a "quantize" shader writes the layer's bytes, channel-major (C × h × w), into one RGBA8 atlas,
  *      layers back to back.
  * Layers are read back in chunks (the first layer alone, so the first frame is early): one
@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { webglContext, webglTexture } from './tfjs-private';
 import type { LayerFrame } from '../../../common/engine-protocol';
-import { frameShape, pooledSize, quantizeNHWC } from './quantize';
+import { frameShape, pooledSize, quantizeNHWC, zerosOf } from './quantize';
 import type { LayerOutput } from './runner';
 
 /** Thrown when the WebGL context is lost during a pass; the engine falls back to wasm and runs the pass again. */
@@ -81,23 +81,28 @@ precision highp float;
 precision highp int;
 out vec4 o;`;
 
-/** One fragment per (chunk k, channel c): min/max over the chunk's pooled values. */
+/**
+ * One fragment per (chunk k, channel c): min/max over the chunk's pooled values, and how many of them are exactly 0
+ * (−0 included, as on the CPU): the layer's zero count at full resolution (u_f = 1), unused for a pooled overview.
+ * A count is a float: exact while a channel has at most 2^24 values.
+ */
 const PARTIAL = `${HEAD}${FETCH}
 uniform int u_chunk;
 void main() {
   int k = int(gl_FragCoord.x), c = int(gl_FragCoord.y);
   int hw = u_h * u_w;
   int q0 = k * u_chunk, q1 = min(hw, q0 + u_chunk);
-  float lo = 3.0e38, hi = -3.0e38;
+  float lo = 3.0e38, hi = -3.0e38, zeros = 0.0;
   for (int q = q0; q < q1; q++) {
     float v = pooled(c, q / u_w, q - (q / u_w) * u_w);
     lo = min(lo, v);
     hi = max(hi, v);
+    if (v == 0.0) zeros += 1.0;
   }
-  o = vec4(lo, hi, 0.0, 0.0);
+  o = vec4(lo, hi, zeros, 0.0);
 }`;
 
-/** One fragment per channel, written into the stats atlas: min/max over the channel's chunks. */
+/** One fragment per channel, written into the stats atlas: min/max and zero count over the channel's chunks. */
 const REDUCE = `${HEAD}
 uniform highp sampler2D u_part;
 uniform int u_P, u_C, u_statsW, u_row0;
@@ -105,13 +110,14 @@ void main() {
   ivec2 fc = ivec2(gl_FragCoord.xy);
   int c = (fc.y - u_row0) * u_statsW + fc.x;
   if (c >= u_C) { o = vec4(0.0); return; }
-  float lo = 3.0e38, hi = -3.0e38;
+  float lo = 3.0e38, hi = -3.0e38, zeros = 0.0;
   for (int k = 0; k < u_P; k++) {
     vec4 v = texelFetch(u_part, ivec2(k, c), 0);
     lo = min(lo, v.x);
     hi = max(hi, v.y);
+    zeros += v.z;
   }
-  o = vec4(lo, hi, 0.0, 0.0);
+  o = vec4(lo, hi, zeros, 0.0);
 }`;
 
 /** One fragment per atlas texel: 4 consecutive bytes of the layer's channel-major frame. */
@@ -149,6 +155,8 @@ interface Entry {
   /** GPU: byte offsets in the atlas / stats pack buffers. */
   atlasByte?: number;
   statsByte?: number;
+  /** Full resolution: the frame carries the zero count from the stats (a pooled overview's values are averages). */
+  countsZeros?: boolean;
   chunk?: Chunk;
   /** CPU fallback: the finished frame. */
   frame?: LayerFrame;
@@ -354,7 +362,7 @@ export class GpuExtractor {
       this.queue.push({
         out: meta,
         shape: q.shape,
-        frame: { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data },
+        frame: { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) },
       });
       this.drain();
       return;
@@ -436,6 +444,7 @@ export class GpuExtractor {
       shape: [h, w, C],
       atlasByte: start * 4,
       statsByte: row0 * STATS_W * 16,
+      countsZeros: factor === 1,
       chunk: o.chunk,
     });
     this.pushed++;
@@ -531,11 +540,13 @@ export class GpuExtractor {
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, pack);
     const min = new Float32Array(C);
     const max = new Float32Array(C);
+    let zeros = 0;
     for (let c = 0; c < C; c++) {
       min[c] = stats[c * 4];
       max[c] = stats[c * 4 + 1];
+      zeros += stats[c * 4 + 2];
     }
-    return { ...e.out, shape: e.shape, min, max, data };
+    return { ...e.out, shape: e.shape, min, max, data, ...(e.countsZeros ? { zeros } : {}) };
   }
 
   /** Waits until every queued frame was emitted; `check` may abort the wait (cancel, lost context). */

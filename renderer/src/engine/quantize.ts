@@ -134,6 +134,9 @@ function quantizeFull(
   return { shape, min, max, data, zeros };
 }
 
+/** The frame's zero count where the quantizer counted one (full resolution), as fields to spread into a frame. */
+export const zerosOf = (q: { zeros?: number }): { zeros?: number } => (q.zeros !== undefined ? { zeros: q.zeros } : {});
+
 /** Dequantizes one value of a frame (tests, tooltips). */
 export function dequantize(frame: QuantizedFrame, c: number, index: number): number {
   const [h, w] = frame.shape;
