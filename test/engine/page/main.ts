@@ -1,6 +1,6 @@
 /**
  * A minimal page that runs the real engine Worker in Chromium, for the engine's WebGL correctness
- * test (test/e2e/engine-webgl.e2e.test.ts) and `npm run bench -- --browser`. Built by Vite from
+ * test (test/e2e/engine-webgl.e2e.test.ts). Built by Vite from
  * test/engine/browser-page.ts; exposes `window.engineCheck`.
  */
 import { EngineClient } from '../../../common/engine-client';
@@ -52,8 +52,6 @@ function compare(a: LayerFrame, b: LayerFrame) {
   return { layerId: a.layerId, shapeA: a.shape, shapeB: b.shape, worstSteps, bytesOff, values: a.data.length };
 }
 
-const outcomeBackend = (b: BackendName) => b;
-
 const api = {
   async hello(prefer: BackendName[]) {
     return client.hello(base, prefer);
@@ -73,6 +71,25 @@ const api = {
       layers: wasm.frames.map((f, i) => compare(f, webgl.frames[i])),
       orderOk: webgl.frames.every((f, i) => f.index === i && f.layerId === wasm.frames[i].layerId),
     };
+  },
+  /**
+   * The first `layers` frames of one full-resolution pass on webgl with their zero counts, beside a direct count
+   * of each layer's float values read back on the same backend (the `channel` request, every channel).
+   */
+  async zeroCounts(opts: { modelId: string; layers: number }) {
+    await client.hello(base, ['wasm']);
+    await client.loadModel(opts.modelId);
+    const gl = await client.setBackend('webgl');
+    const { frames } = await pass(opts.modelId, 0, opts.layers);
+    const layers: { layerId: string; zeros: number | null; direct: number; values: number }[] = [];
+    for (const f of frames) {
+      let direct = 0;
+      for (let c = 0; c < f.shape[2]; c++)
+        for (const v of (await client.channel(opts.modelId, f.layerId, c)).values) if (v === 0) direct++;
+      layers.push({ layerId: f.layerId, zeros: f.zeros ?? null, direct, values: f.data.length });
+    }
+    await client.setBackend('wasm');
+    return { webgl: gl, layers };
   },
   /** Loses the WebGL context mid-way and checks the engine falls back and still answers. */
   async contextLoss(modelId: string) {
@@ -97,37 +114,6 @@ const api = {
       frames: frames.length,
       layers: summary.frameOrder.length,
       outcome,
-    };
-  },
-  /** One backend's bench numbers (same definitions as scripts/bench.ts). */
-  async bench(opts: { modelId: string; backend: BackendName; reps: number; maxSide: number }) {
-    await client.hello(base, [opts.backend]);
-    await client.setBackend(opts.backend);
-    await client.loadModel(opts.modelId);
-    const all: number[] = [];
-    const first: number[] = [];
-    const plain: number[] = [];
-    let bytesPerValue = 0;
-    let peakBytes = 0;
-    for (let i = 0; i <= opts.reps; i++) {
-      const { outcome } = await pass(opts.modelId, opts.maxSide, 0);
-      const ms = await client.predict(opts.modelId);
-      if (i === 0) continue;
-      plain.push(ms);
-      all.push(outcome.timings.forwardMs + outcome.timings.extractMs);
-      first.push(outcome.timings.firstFrameMs);
-      bytesPerValue = outcome.stats ? outcome.stats.bytesSent / outcome.stats.values : 0;
-      peakBytes = Math.max(peakBytes, outcome.stats?.peakBytes ?? 0);
-    }
-    const ready = await client.hello(base);
-    return {
-      all,
-      first,
-      plain,
-      bytesPerValue,
-      peakBytes,
-      backend: outcomeBackend(ready.backend),
-      reason: ready.reason,
     };
   },
 };
