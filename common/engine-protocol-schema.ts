@@ -192,6 +192,21 @@ const AnalysisOutline = v.custom<unknown>(
   'summary.analysis must be an object with a layers array',
 );
 
+/** A user model's layer graph (our own engine's IR, settings only): checked for its outline, like the analysis. */
+const GraphOutline = v.custom<unknown>((g) => {
+  const o = g as { name?: unknown; nodes?: unknown; outputs?: unknown } | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.name === 'string' &&
+    Array.isArray(o.outputs) &&
+    Array.isArray(o.nodes) &&
+    o.nodes.every((n: { name?: unknown; op?: unknown; inputs?: unknown } | null) => {
+      return !!n && typeof n.name === 'string' && typeof n.op === 'string' && Array.isArray(n.inputs);
+    })
+  );
+}, 'summary.graph must be a layer graph: a name, nodes with name, op and inputs, and outputs');
+
 const FrameSchema = v.object({
   layerId: NonEmpty('frame layerId'),
   index: Count('frame index'),
@@ -222,7 +237,10 @@ const Num = (what: string) => v.custom<number>((x) => typeof x === 'number', `${
 
 const UnitInspectionSchema = v.object({
   layer: NonEmpty('result.layer'),
-  op: v.picklist(['conv', 'depthwise', 'dense'], 'result.op must be conv, depthwise or dense'),
+  op: v.picklist(
+    ['conv', 'depthwise', 'separable', 'convtranspose', 'dense'],
+    'result.op must be conv, depthwise, separable, convtranspose or dense',
+  ),
   channel: Count('result.channel'),
   y: Count('result.y'),
   x: Count('result.x'),
@@ -254,7 +272,15 @@ const UnitInspectionSchema = v.object({
     values: F32('patch.values'),
     cells: v.instance(Uint8Array, 'patch.cells must be a Uint8Array'),
     products: F32('patch.products'),
+    taps: v.optional(v.instance(Int32Array, 'patch.taps must be an Int32Array')),
   }),
+  pointwise: v.optional(
+    v.object({
+      depthwise: F32('pointwise.depthwise'),
+      weights: F32('pointwise.weights'),
+      products: F32('pointwise.products'),
+    }),
+  ),
   stages: v.array(
     v.object({
       layer: v.string(),
@@ -330,6 +356,7 @@ const ReplySchemas = {
       analysis: AnalysisOutline,
       frameOrder: v.array(v.string(), 'frameOrder must be an array of layer ids'),
       clips: v.optional(v.record(v.string(), Finite('clip value'), 'clips must map layer ids to numbers')),
+      graph: v.optional(GraphOutline),
     }),
   }),
   image: v.object({
@@ -426,6 +453,11 @@ function inspectionProblem(r: Extract<EngineReply, { type: 'unitInspection' }>['
   const bad = r.kernels.findIndex((k) => k.weights.length !== cells);
   if (bad >= 0)
     return `unitInspection.result.kernels.${bad}.weights: ${r.kernels[bad].weights.length}; ${rows}×${cols} needs ${cells}`;
+  if (r.patch.taps && r.patch.taps.length !== 2 * cells)
+    return `unitInspection.result.patch.taps: ${r.patch.taps.length}; ${rows}×${cols} taps need ${2 * cells}`;
+  const pw = r.pointwise;
+  if (pw && [pw.depthwise, pw.weights, pw.products].some((a) => a.length !== channels.length))
+    return `unitInspection.result.pointwise: ${pw.depthwise.length}/${pw.weights.length}/${pw.products.length} entries; the patch has ${channels.length} slices`;
   if (r.stages.length === 0) return 'unitInspection.result.stages: empty (the last stage is the value)';
   return r.rgb ? pixelProblem('unitInspection.result.rgb', r.rgb) : null;
 }

@@ -76,6 +76,19 @@ export interface ModelSummary extends ModelEntry {
    * count as saturated in the channel health (engine/channel-health.ts `clipValueOf`). Absent layers have none.
    */
   clips?: Record<string, number>;
+  /**
+   * The layer graph of a model run from its IR (a user's model file, an architecture edit), settings only — weight
+   * specs are names and shapes, never values — so the what-if editor can edit that model's own layers. The renderer's
+   * analysis/graph.ts ModelGraph; outlined here (common/ imports no renderer code) and checked by the editor.
+   */
+  graph?: SummaryGraph;
+}
+
+/** The outline of a layer graph as it crosses the port (analysis/graph.ts ModelGraph is one). */
+export interface SummaryGraph {
+  name: string;
+  nodes: { name: string; op: string; inputs: string[] }[];
+  outputs: string[];
 }
 
 /**
@@ -94,7 +107,7 @@ export interface LayerFrame {
   data: Uint8Array;
   /**
    * How many of the layer's full-resolution float values are exactly 0 (the channel health's sparsity), counted in
-   * the extraction's min/max pass; absent where it was not counted (a pooled overview on wasm / cpu, webgl).
+   * the extraction's min/max pass; absent for a pooled overview (any backend).
    */
   zeros?: number;
 }
@@ -128,15 +141,36 @@ export interface UnitPatch {
   cols: number;
   /** Input channels, in slice order. */
   channels: number[];
-  /** Input coordinates of tap (0, 0) and the step between taps (the dilation); may start in the padding. */
+  /**
+   * Input coordinates of tap (0, 0) and the step between taps (the dilation); may start in the padding. For a
+   * transposed conv (taps on no grid): the smallest row and column read, step [1, 1].
+   */
   top: number;
   left: number;
   step: Pair;
   /** slices × rows × cols input values (0 in padding). */
   values: Float32Array;
-  /** rows × cols: CELL_INSIDE, CELL_PAD (the conv's own 'same' / explicit padding) or CELL_ZEROPAD. */
+  /**
+   * rows × cols: CELL_INSIDE, CELL_PAD (the conv's own 'same' / explicit padding), CELL_ZEROPAD, or CELL_GAP (a
+   * transposed conv's tap that no input cell reaches for this output).
+   */
   cells: Uint8Array;
   /** Element-wise products kernel × input, same layout as `values`. */
+  products: Float32Array;
+  /** Transposed conv only: the input row and column each tap reads (rows × cols × 2, −1 −1 where it reads none). */
+  taps?: Int32Array;
+}
+
+/**
+ * A separable unit's second stage: the patch's slices are its depthwise channels; each one's sum (the depthwise
+ * output at this position) times its 1×1 pointwise weight for the unit's channel.
+ */
+export interface PointwiseStage {
+  /** Per depthwise channel (slice): Σ of its K×K products. */
+  depthwise: Float32Array;
+  /** Its pointwise weight for this unit's output channel. */
+  weights: Float32Array;
+  /** depthwise × weights; the 'sum' stage is their sum. */
   products: Float32Array;
 }
 
@@ -156,7 +190,7 @@ export interface UnitStage {
 /** Everything the kernel view and the step-through show for one unit. */
 export interface UnitInspection {
   layer: string;
-  op: 'conv' | 'depthwise' | 'dense';
+  op: 'conv' | 'depthwise' | 'separable' | 'convtranspose' | 'dense';
   channel: number;
   y: number;
   x: number;
@@ -173,6 +207,8 @@ export interface UnitInspection {
   rgb: { width: number; height: number; data: Uint8ClampedArray } | null;
   bias: number;
   patch: UnitPatch;
+  /** SeparableConv2D only: the pointwise stage over the depthwise sums. */
+  pointwise?: PointwiseStage;
   stages: UnitStage[];
   /** The final value (the last stage's). */
   value: number;

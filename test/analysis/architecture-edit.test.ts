@@ -20,6 +20,7 @@ import { buildEdit, findPreset, PRESETS } from '../../renderer/src/analysis/edit
 import { parseEditArg } from '../../renderer/src/analysis/edit-file';
 import { GraphBuilder, getZooGraph, resolveKnobs, ZOO_IDS, zooKnobs } from '../../renderer/src/zoo';
 import type { GraphNode, ModelGraph } from '../../renderer/src/analysis/graph';
+import { vggByHand } from './architecture-edit-oracles';
 
 const SCRIPT = fileURLToPath(new URL('./oracle/edit_knobs.py', import.meta.url));
 const APT_HINT = 'install them with: apt-get install python3-torch python3-torchvision';
@@ -50,22 +51,6 @@ function preset(id: string) {
 }
 
 // ---- hand-written oracle graphs: the edited architectures written out as definitions ----
-
-function vggByHand(convs: number[], kernels: number[][], gap: boolean): ModelGraph {
-  const b = new GraphBuilder('vgg16');
-  let x = b.input('input_1', [224, 224, 3]);
-  [64, 128, 256, 512, 512].forEach((f, i) => {
-    for (let j = 0; j < convs[i]; j++) {
-      x = b.conv(`block${i + 1}_conv${j + 1}`, x, f, kernels[i]?.[j] ?? 3, { padding: 'same', activation: 'relu' });
-    }
-    x = b.maxpool(`block${i + 1}_pool`, x, 2, 2);
-  });
-  x = gap ? b.gap('avg_pool', x) : b.flatten('flatten', x);
-  x = b.dense('fc1', x, 4096, { activation: 'relu' });
-  x = b.dense('fc2', x, 4096, { activation: 'relu' });
-  x = b.dense('predictions', x, 1000, { activation: 'softmax' });
-  return b.build([x]);
-}
 
 /** GoogLeNet (torchvision layout) with the 3×3 branch reading the module input directly. */
 function googlenetNoReduceByHand(): ModelGraph {

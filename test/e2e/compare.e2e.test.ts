@@ -2,8 +2,8 @@
  * Comparing models side by side in the browser build: MobileNetV2 as bundled (pretrained, nsfwjs head) and
  * MobileNetV2 from the zoo (untrained, ImageNet head) on the sample photo the app opens with. Both are 224×224
  * and fast on wasm, so the whole comparison runs in seconds on two cores.
- * Asserts the table's totals against the analysis module run here in Node, that both panes draw, that stepping
- * is linked by stage, that the exports and a saved comparison work, and that a missing file is reported.
+ * Asserts the table's totals against the analysis module run here in Node, that both panes draw, that a click pins
+ * a unit (the same place in both panes) whose effective field each pane draws, that stepping is linked by stage, that the exports and a saved comparison work, and that a missing file is reported.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -161,6 +161,40 @@ describe('compare two models on the same image', () => {
     expect(paths).toHaveLength(6);
     for (const d of paths) expect(d.split('L').length).toBeGreaterThan(10);
     await page.screenshot({ path: screenshotPath('compare.png') });
+  });
+
+  it('pins a unit by clicking a pane, the same place in the other, and draws each pane’s effective field', async () => {
+    await page.getByTestId('compare-pin-everywhere').check();
+    const pane = (id: string) => page.locator(`[data-testid="compare-pane"][data-model-id="${id}"]`);
+    // Click feature maps around the middle of the first pane until a unit is pinned (a miss, a block or a layer
+    // without a spatial field pins nothing).
+    const box = (await pane(BUNDLED).getByTestId('compare-scene').boundingBox())!;
+    const pinned = () => pane(BUNDLED).getByTestId('compare-unit').isVisible();
+    for (let r = 0; r <= 0.35 && !(await pinned()); r += 0.05)
+      for (let a = 0; a < Math.PI * 2 && !(await pinned()); a += Math.PI / 4) {
+        await page.mouse.click(
+          box.x + box.width * (0.5 + r * Math.cos(a)),
+          box.y + box.height * (0.5 + r * Math.sin(a)),
+        );
+        await page.waitForTimeout(100);
+      }
+    expect(await pinned()).toBe(true);
+    await expect.poll(() => pane(ZOO).getByTestId('compare-unit').isVisible()).toBe(true);
+    // The same backbone: the same layer and unit in both (the caption names them).
+    const caption = (id: string) => pane(id).locator('[data-testid="compare-unit"] figcaption .what').textContent();
+    expect(await caption(ZOO)).toBe(await caption(BUNDLED));
+    // The theoretical box is on the input image before anything is computed.
+    expect(await pane(BUNDLED).getByTestId('heat-box').isVisible()).toBe(true);
+    await pane(BUNDLED).getByTestId('compare-efr').click();
+    for (const id of [BUNDLED, ZOO])
+      await expect
+        .poll(() => pane(id).getByTestId('heat-share').textContent(), { timeout: 120_000 })
+        .toMatch(/95 % of the gradient lies on \d+ px|No gradient reaches the input/);
+    await page.screenshot({ path: screenshotPath('compare-efr.png') });
+    // One release releases every pane's pin.
+    await pane(BUNDLED).getByLabel('Release the pinned unit').click();
+    expect(await page.getByTestId('compare-unit').count()).toBe(0);
+    await page.getByTestId('compare-pin-everywhere').uncheck();
   });
 
   it('links the cameras: orbiting one pane turns the other, unless unlinked', async () => {

@@ -1,12 +1,13 @@
 /**
  * The engine cannot freeze the app (browser build in Chromium): a worker that spins, one that dies mid-pass,
  * and a cyclic layers model.json each leave the app working again within 5 s, with the previous model and
- * image back on screen and a message saying what happened. `?test=1` gives the engine its test hooks
+ * image back on screen and a message saying what happened. Every case runs on one page, one after another,
+ * as a user meets several failures in one session. `?test=1` gives the engine its test hooks
  * (debugSpin, debugExit), reached through the session store (window.__fme).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshotPath, watchPage } from './browser';
 
@@ -15,19 +16,50 @@ let page: Page;
 let errors: string[];
 const MNV2 = 'mobilenetv2-pretrained';
 
+declare global {
+  interface Window {
+    /** The frames on screen when the last restart began (set by the page-side watcher installed below). */
+    __framesAtRestart?: Set<unknown>;
+    /** When the first frame sent after the last restart began reached the session store (Date.now()). */
+    __firstNewFrameAt?: number;
+  }
+}
+
+// Every case on ONE page, one after another: the user's real situation (several failures in one session).
 beforeAll(async () => {
   browser = await launchBrowser();
-});
-// Each case on a fresh app: a case's restarts are counted from 0. (Run one after another on one page, a pass
-// on the replacement worker has been seen to stall in CI: an open bug, see the reliability issue's note.)
-beforeEach(async () => {
   page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   ({ errors } = watchPage(page));
   await page.goto(`${inject('baseUrl')}?backend=wasm&test=1`);
-  await waitRestored(0, 120_000);
-});
-afterEach(async () => {
-  await page?.close();
+  await page.waitForFunction(() => !!window.__fme);
+  // The frames on screen the moment a restart begins are the old engine's; the restored engine's rerun pass
+  // sends new ones, and the moment the first of them (MobileNetV2 on the photo) reaches the store is when
+  // the app is back. Watched synchronously in the page, so a main thread busy drawing the frames that follow
+  // does not delay the reading.
+  await page.evaluate((model) => {
+    const store = window.__fme!.store;
+    let seen = store.restarts;
+    store.$subscribe(
+      () => {
+        const old = window.__framesAtRestart;
+        if (store.restarts !== seen) {
+          seen = store.restarts;
+          window.__framesAtRestart = new Set(store.frames.values());
+          window.__firstNewFrameAt = undefined;
+        } else if (
+          old &&
+          window.__firstNewFrameAt === undefined &&
+          store.modelId === model &&
+          store.activeImage?.name === 'chelsea.png' &&
+          [...store.frames.values()].some((f) => !old.has(f))
+        ) {
+          window.__firstNewFrameAt = Date.now();
+        }
+      },
+      { flush: 'sync' },
+    );
+  }, MNV2);
+  await waitRestored(settled(await shown()), 0, 120_000);
 });
 afterAll(async () => {
   await browser?.close();
@@ -41,6 +73,10 @@ interface Shown {
   frames: number;
   total: number;
   passState: string;
+  /** Completed passes so far. */
+  passVersion: number;
+  /** See Window.__firstNewFrameAt. */
+  firstNewFrameAt: number | null;
   notice: string | null;
   status: string;
 }
@@ -56,42 +92,77 @@ function shown(): Promise<Shown> {
       frames: s.frames.size,
       total: s.summary?.frameOrder.length ?? 0,
       passState: s.passState,
+      passVersion: s.passVersion,
+      firstNewFrameAt: window.__firstNewFrameAt ?? null,
       notice: s.notice?.message ?? null,
       status: document.querySelector('[data-testid="status"]')?.textContent ?? '',
     };
   });
 }
 
+/** What a case starts from: the restarts so far and the passes completed so far. */
+interface Baseline {
+  restarts: number;
+  passVersion: number;
+}
+const settled = (s: Shown): Baseline => ({ restarts: s.restarts, passVersion: s.passVersion });
+
 /**
- * Waits until `restarts` restarts happened and MobileNetV2 shows chelsea.png through every layer again
- * (`streaming`: as soon as its first layers of the rerun pass are on screen).
+ * Waits until `restarts` more restarts than `from` happened and MobileNetV2 shows chelsea.png through every
+ * layer again, in a pass completed after `from`.
  */
-async function waitRestored(restarts: number, timeout: number, streaming = false): Promise<Shown> {
+async function waitRestored(from: Baseline, restarts: number, timeout: number): Promise<Shown> {
   const t0 = Date.now();
   for (;;) {
     const s = await shown();
     const back =
-      s.restarts === restarts &&
+      s.restarts === from.restarts + restarts &&
       s.engineState === 'ready' &&
       s.modelId === MNV2 &&
       s.image === 'chelsea.png' &&
       s.total > 100 &&
-      (streaming ? s.frames > 0 : s.passState === 'done' && s.frames === s.total);
+      s.passState === 'done' &&
+      s.frames === s.total &&
+      s.passVersion > from.passVersion;
     if (back) return s;
     if (Date.now() - t0 > timeout) throw new Error(`not restored within ${timeout} ms: ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
+/**
+ * Ms from `t0` until the restored engine's first frame of MobileNetV2 on the photo reached the store, after
+ * one more restart than `from` (the previous frames stay on screen meanwhile; they do not count).
+ */
+async function firstFramesBack(from: Baseline, t0: number): Promise<number> {
+  const at = async () => {
+    const s = await shown();
+    return s.restarts === from.restarts + 1 && s.engineState === 'ready' ? s.firstNewFrameAt : null;
+  };
+  await expect.poll(at, { timeout: 60_000 }).not.toBeNull();
+  return (await at())! - t0;
+}
+
+/** Where a case starts: the app as the case before left it, its last pass complete. */
+async function baseline(): Promise<Baseline> {
+  const idle = (s: Shown) =>
+    s.engineState === 'ready' && s.modelId === MNV2 && s.passState === 'done' && s.frames === s.total;
+  await expect.poll(async () => idle(await shown()), { timeout: 30_000 }).toBe(true);
+  return settled(await shown());
+}
+
 describe('engine recovery', () => {
   it('a spinning engine: declared dead, restarted, MobileNetV2 and the photo back within 5 s', async () => {
+    const from = await baseline();
     const t0 = Date.now();
     await page.evaluate(() => {
       // It rejects with EngineDead once the watchdog gives up on the engine.
       void window.__fme!.store.debugEngine('spin', 120_000).catch(() => {});
     });
-    const s = await waitRestored(1, 5000);
-    console.log(`spin: restored after ${Date.now() - t0} ms`);
+    const back = await firstFramesBack(from, t0);
+    const s = await waitRestored(from, 1, 60_000);
+    console.log(`spin: first layers back after ${back} ms, every layer after ${Date.now() - t0} ms`);
+    expect(back).toBeLessThan(5000);
     expect(s.notice).toMatch(/^The engine stopped responding while running a test that spins; it was restarted\.$/);
     await expect.poll(() => page.getByTestId('notice').textContent()).toContain('it was restarted');
     expect(await page.getByTestId('notice-restart').isVisible()).toBe(true);
@@ -100,6 +171,7 @@ describe('engine recovery', () => {
   });
 
   it('an engine that dies mid-pass: restarted and the pass rerun within 5 s', async () => {
+    const from = await baseline();
     const t0 = Date.now();
     await page.evaluate(() => {
       const store = window.__fme!.store;
@@ -109,10 +181,10 @@ describe('engine recovery', () => {
     // The model and the photo are back on screen within 5 s (the rerun pass streaming its layers); the
     // pass completes shortly after. Detection takes longer here than for a spin: a pass in flight may block
     // the worker legitimately for its MACs' worth of time (client.ts, macsPerMs).
-    await waitRestored(1, 5000, true);
-    const back = Date.now() - t0;
-    const s = await waitRestored(1, 10_000);
+    const back = await firstFramesBack(from, t0);
+    const s = await waitRestored(from, 1, 60_000);
     console.log(`exit mid-pass: first layers back after ${back} ms, every layer after ${Date.now() - t0} ms`);
+    expect(back).toBeLessThan(5000);
     expect(s.notice).toMatch(
       /^The engine stopped responding while analyzing chelsea\.png with mobilenetv2-pretrained; it was restarted\.$/,
     );
@@ -121,8 +193,9 @@ describe('engine recovery', () => {
   });
 
   it('a cyclic layers model.json: the app recovers within 5 s and names the file', async () => {
-    await waitRestored((await shown()).restarts, 30_000);
-    const before = (await shown()).restarts;
+    const from = await baseline();
+    const before = from.restarts;
+    await page.evaluate(() => (window.__fme!.store.notice = null)); // the message of the case before, read
     const t0 = Date.now();
     await page.evaluate(() => {
       const layer = (name: string, cls: string, inbound: string[], config: object = {}) => ({
@@ -155,18 +228,19 @@ describe('engine recovery', () => {
       void window.__fme!.store.loadUserModel({ name: 'cyclic', files: [{ path: 'model.json', bytes }] });
     });
     // Either the engine's graph code refuses the cycle (an error naming the file) or tfjs spins and the
-    // watchdog restarts the engine: in both cases MobileNetV2 stays or comes back, with a message.
+    // watchdog restarts the engine: in both cases MobileNetV2 stays or comes back (a restarted engine's rerun
+    // pass streaming), with a message.
     let s: Shown;
     for (;;) {
       s = await shown();
-      const settled = s.engineState === 'ready' && s.modelId === MNV2 && s.passState === 'done' && s.frames === s.total;
-      if (settled && s.notice && /model\.json/.test(s.notice)) break;
-      if (Date.now() - t0 > 5000) throw new Error(`not recovered within 5 s: ${JSON.stringify(s)}`);
+      const named = !!s.notice && /model\.json/.test(s.notice) && s.engineState === 'ready' && s.modelId === MNV2;
+      if (named && (s.restarts === before ? s.passState === 'done' && s.frames === s.total : s.firstNewFrameAt)) break;
+      if (Date.now() - t0 > 60_000) throw new Error(`not recovered: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    console.log(
-      `cyclic model: ${s.restarts > before ? 'restarted' : 'refused'} after ${Date.now() - t0} ms: ${s.notice}`,
-    );
+    const ms = s.restarts > before ? s.firstNewFrameAt! - t0 : Date.now() - t0;
+    console.log(`cyclic model: ${s.restarts > before ? 'restarted' : 'refused'} after ${ms} ms: ${s.notice}`);
+    expect(ms).toBeLessThan(5000);
     expect(s.notice).toMatch(/cyclic\/model\.json|model\.json/);
     expect(s.image).toBe('chelsea.png');
     if (s.restarts > before) {
@@ -179,8 +253,7 @@ describe('engine recovery', () => {
   });
 
   it('a JPEG cut short with an end marker appended is refused in Chromium, naming the file', async () => {
-    // Each case starts from the settled app, whatever the one before left in flight.
-    await waitRestored((await shown()).restarts, 30_000);
+    const from = await baseline();
     const jpg = readFileSync(resolve(__dirname, '../../resources/samples/rocket.jpg'));
     let sos = 2;
     while (!(jpg[sos] === 0xff && jpg[sos + 1] === 0xda)) sos += 2 + jpg.readUInt16BE(sos + 2);
@@ -193,13 +266,14 @@ describe('engine recovery', () => {
     await expect
       .poll(() => page.evaluate(() => window.__fme!.store.notice?.message ?? ''), { timeout: 10_000 })
       .toMatch(/^rocket-cut\.jpg: the JPEG data is truncated \(the image data stops at block row \d+ of \d+\)$/);
-    const s = await waitRestored((await shown()).restarts, 10_000);
+    await baseline();
+    const s = await shown();
     expect(s.image).toBe('chelsea.png'); // the refused file left the strip; the photo on screen stayed
+    expect(s.restarts).toBe(from.restarts);
   });
 
   it('a 4000×3000 photo is decoded downscaled and runs through every layer', async () => {
-    // Each case starts from the settled app, whatever the one before left in flight.
-    await waitRestored((await shown()).restarts, 30_000);
+    await baseline();
     await page.evaluate(async () => {
       const c = new OffscreenCanvas(4000, 3000);
       const g = c.getContext('2d')!;
@@ -233,12 +307,15 @@ describe('engine recovery', () => {
   });
 
   it('"Restart engine" in the status bar restarts on request and keeps the scene', async () => {
-    // Each case starts from the settled app, whatever the one before left in flight.
-    await waitRestored((await shown()).restarts, 30_000);
-    const before = (await shown()).restarts;
+    const from = await baseline();
+    const t0 = Date.now();
     await page.getByTestId('restart-engine').click();
-    const s = await waitRestored(before + 1, 10_000);
+    const back = await firstFramesBack(from, t0);
+    const s = await waitRestored(from, 1, 60_000);
+    console.log(`restart on request: first layers back after ${back} ms, every layer after ${Date.now() - t0} ms`);
+    expect(back).toBeLessThan(5000);
     expect(s.engineState).toBe('ready');
+    // The whole session (every case above on this one page) left no error but the GPU's.
     expect(errors.filter((e) => !/WebGL|GPU/i.test(e))).toEqual([]);
   });
 });

@@ -2,22 +2,42 @@
  * The architecture-edit file: JSON `{ "format": "feature-map-explorer/architecture-edit", "version": 1,
  * "base": "vgg16", "preset"?: "vgg16-gap", "knobs"?: { … }, "edits": [{ "layer", "field", "value" }, …],
  * "seed"?: 42 }`. Saved from the editor, reopened by drop / open as a model (formats/architecture-edit.ts).
+ * An edit of a model opened from a file (not a zoo architecture) carries that model's layer graph:
+ * `"base": "<its name>", "graph": { "name", "nodes", "outputs" }` (analysis/edit-graph.ts), and no preset or knobs.
  * Parsing checks everything a hand-edited or hostile file could get wrong and names the file in each message.
  */
-import { EDIT_FIELDS, MAX_EDIT_SIDE, type EditField, type EditValue, type LayerEdit } from './edit';
-import { findPreset, PRESETS, type ArchitectureEdit } from './edit-presets';
+import { applyEdits, EDIT_FIELDS, MAX_EDIT_SIDE, type EditField, type EditValue, type LayerEdit } from './edit';
+import { graphForFile, graphFromJson } from './edit-graph';
+import { buildEdit, findPreset, PRESETS, type ArchitectureEdit, type BuiltEdit } from './edit-presets';
+import type { ModelGraph } from './graph';
 import { isZooId, ZOO_IDS } from '../zoo';
 
 export const EDIT_FILE_FORMAT = 'feature-map-explorer/architecture-edit';
 export const EDIT_FILE_VERSION = 1;
-/** No real edit file comes near this: it bounds what a hostile file can make us parse. */
-export const MAX_EDIT_FILE_BYTES = 1 << 20;
+/** No real edit file comes near this (DenseNet-121's graph is about 0.5 MB): it bounds what a hostile file can make us parse. */
+export const MAX_EDIT_FILE_BYTES = 1 << 23;
 /** Edits per file; each layer has at most six fields, so even DenseNet-121 needs far fewer. */
 export const MAX_EDITS = 4096;
 
-/** An edit file's contents. */
-export interface EditFile extends ArchitectureEdit {
+/** An edit file's contents: an edit of a zoo architecture, or of a model opened from a file (carrying its graph). */
+export type EditFile = ZooEditFile | GraphEditFile;
+
+/** An edit of a zoo architecture. */
+export interface ZooEditFile extends ArchitectureEdit {
+  graph?: undefined;
   /** Seed of the untrained weights "Run it" builds (seededWeightStore); default 42. */
+  seed?: number;
+}
+
+/** An edit of a model opened from a file: its layer graph travels with the edits (no presets, no knobs). */
+export interface GraphEditFile {
+  /** The model's name. */
+  base: string;
+  /** The original layer graph (settings only). */
+  graph: ModelGraph;
+  preset?: undefined;
+  knobs?: undefined;
+  edits: LayerEdit[];
   seed?: number;
 }
 
@@ -39,7 +59,24 @@ export function serializeEditFile(spec: EditFile): string {
   if (spec.knobs && Object.keys(spec.knobs).length) out.knobs = spec.knobs;
   out.edits = spec.edits.map((e) => ({ layer: e.layer, field: e.field, value: e.value }));
   if (spec.seed !== undefined) out.seed = spec.seed;
+  if (spec.graph) out.graph = graphForFile(spec.graph);
   return JSON.stringify(out, null, 2) + '\n';
+}
+
+/**
+ * The original and the edited graph of an edit file: a zoo edit through `buildEdit`, a graph edit by applying its
+ * layer edits to the graph it carries. Throws like `buildEdit` (Error, EditError for a bad layer edit).
+ */
+export function buildFileEdit(spec: EditFile): BuiltEdit {
+  if (!spec.graph) return buildEdit(spec);
+  const edits = [...spec.edits];
+  return {
+    base: spec.graph,
+    edited: applyEdits(spec.graph, edits),
+    knobs: {},
+    edits,
+    touched: new Set(edits.map((e) => e.layer)),
+  };
 }
 
 /** True when bytes look like an edit file (the format tag near the start); never throws. */
@@ -81,10 +118,24 @@ export function parseEditFile(text: string, file: string): EditFile {
   if (o.version !== EDIT_FILE_VERSION) {
     fail(`architecture-edit version ${JSON.stringify(o.version)} is not supported (this app reads version 1)`);
   }
-  if (typeof o.base !== 'string' || !isZooId(o.base)) {
+  let graph: ModelGraph | undefined;
+  if (o.graph !== undefined) {
+    if (typeof o.base !== 'string' || !o.base || o.base.length > 256) fail('"base" must name the edited model');
+    if (o.preset !== undefined || o.knobs !== undefined) {
+      fail('presets and knobs apply to the built-in architectures only, not to an edit that carries its own graph');
+    }
+    try {
+      graph = graphFromJson(o.graph, file);
+    } catch (e) {
+      throw new EditFileError((e as Error).message, file);
+    }
+  } else if (typeof o.base !== 'string' || !isZooId(o.base)) {
     fail(`unknown base model ${JSON.stringify(o.base)} (known: ${ZOO_IDS.join(', ')})`);
   }
-  const spec: EditFile = { base: o.base as EditFile['base'], edits: [] };
+  const spec: { base: string; preset?: string; knobs?: Record<string, number>; edits: LayerEdit[]; seed?: number } = {
+    base: o.base as string,
+    edits: [],
+  };
   if (o.preset !== undefined) {
     if (typeof o.preset !== 'string' || !findPreset(o.preset)) {
       fail(`unknown preset ${JSON.stringify(o.preset)} (presets: ${PRESETS.map((p) => p.id).join(', ')})`);
@@ -126,7 +177,7 @@ export function parseEditFile(text: string, file: string): EditFile {
     }
     spec.seed = o.seed as number;
   }
-  return spec;
+  return graph ? { ...spec, preset: undefined, knobs: undefined, graph } : (spec as ZooEditFile);
 }
 
 /**

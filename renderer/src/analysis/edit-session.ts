@@ -6,7 +6,7 @@
  */
 import { applyEdits, evaluateEdit, settingsGraph, type EditResult, type LayerEdit } from './edit';
 import { analyzeForEdit } from './edit';
-import type { ArchitectureEdit } from './edit-presets';
+import type { EditFile } from './edit-file';
 import { findPreset } from './edit-presets';
 import type { ModelAnalysis, Pair } from '../../../common/analysis-types';
 import { getZooGraph, isZooId, zooKnobs, type KnobValues, type ZooId, type ZooKnob } from '../zoo';
@@ -19,14 +19,20 @@ export class EditSession {
   /** The zoo id when the original is a zoo architecture (then knobs and presets apply). */
   readonly zooId: ZooId | null;
   readonly knobDefs: ZooKnob[];
+  /** What the edit file calls a graph original (its `base`). */
+  readonly name: string;
   knobs: KnobValues = {};
   edits: LayerEdit[] = [];
   preset: string | undefined;
   strict = false;
   private readonly input?: Pair;
 
-  /** `source`: a zoo id, or the graph of the model on screen (then only layer edits apply). */
-  constructor(source: string | ModelGraph, opts: { input?: Pair } = {}) {
+  /**
+   * `source`: a zoo id, or the graph of the model on screen (then only layer edits apply; `input` fixes an input
+   * size the graph leaves open, as the engine did when it loaded the model; `name`, what an edit file calls the
+   * original: the model's file name, default the graph's name).
+   */
+  constructor(source: string | ModelGraph, opts: { input?: Pair; name?: string } = {}) {
     this.input = opts.input;
     if (typeof source === 'string') {
       if (!isZooId(source)) throw new Error(`unknown zoo model "${source}"`);
@@ -35,9 +41,10 @@ export class EditSession {
       this.knobDefs = zooKnobs(source);
     } else {
       this.zooId = null;
-      this.base = settingsGraph(source);
+      this.base = settingsGraph(withInputSize(source, opts.input));
       this.knobDefs = [];
     }
+    this.name = opts.name ?? this.base.name;
     this.baseAnalysis = analyzeForEdit(this.base, true);
   }
 
@@ -79,9 +86,9 @@ export class EditSession {
     });
   }
 
-  /** The session as an edit file's contents (zoo originals only). */
-  toEdit(): ArchitectureEdit | null {
-    if (!this.zooId) return null;
+  /** The session as an edit file's contents (a graph original carries its graph). */
+  toEdit(): EditFile {
+    if (!this.zooId) return { base: this.name, graph: this.base, edits: [...this.edits] };
     // A preset whose knobs or edits were changed afterwards is saved as plain knobs and edits.
     const p = this.preset ? findPreset(this.preset) : undefined;
     const untouched =
@@ -92,4 +99,16 @@ export class EditSession {
       ? { base: this.zooId, preset: p.id, edits: [] }
       : { base: this.zooId, knobs: { ...this.knobs }, edits: [...this.edits] };
   }
+}
+
+/** The graph with its input node's open (null) height and width set to `input`; the graph itself when none is open. */
+export function withInputSize(graph: ModelGraph, input?: Pair): ModelGraph {
+  const open = (n: ModelGraph['nodes'][number]) => n.op === 'input' && (n.shape[0] === null || n.shape[1] === null);
+  if (!input || !graph.nodes.some(open)) return graph;
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) =>
+      n.op === 'input' && open(n) ? { ...n, shape: [n.shape[0] ?? input[0], n.shape[1] ?? input[1], n.shape[2]] } : n,
+    ),
+  };
 }

@@ -568,3 +568,76 @@ export const rfShort = (rf: LayerNumbers['rf']): string => {
   const two = (p: Pair) => (p[0] === p[1] ? `${p[0]}` : `${p[0]}×${p[1]}`);
   return `${two(rf.size)} / ${two(rf.jump)} / ${two(rf.start)}`;
 };
+
+/** A field's value as the editor and the scene write it: "3" for [3, 3], "5x3", "same", "1,1,0,0"; "" for none. */
+export function valueText(v: EditValue | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (v.length === 2) return v[0] === v[1] ? String(v[0]) : `${v[0]}x${v[1]}`;
+  return v.every((x) => x === v[0]) ? String(v[0]) : v.join(',');
+}
+
+/** What the 3D scene marks on one layer: a short line of what changed, or where and why the network breaks. */
+export interface LayerMark {
+  text: string;
+  broken: boolean;
+}
+
+const FIELD_SHORT: Record<EditField, string> = {
+  kernel: 'k',
+  stride: 's',
+  padding: 'p',
+  dilation: 'd',
+  filters: 'filters',
+  units: 'units',
+};
+
+/**
+ * The scene's marks of an evaluated edit of `base`: every layer the diff counts as changed or new, with the settings
+ * that changed, its new shape and its parameter change ("k 3→5 · +38,592 params"), or, where no setting or count of
+ * its own moved, its receptive field ("RF 5→7"); for a broken edit only the layer that breaks, with the problem.
+ */
+export function layerMarks(base: ModelGraph, result: EditResult): Map<string, LayerMark> {
+  const marks = new Map<string, LayerMark>();
+  if (result.broken) {
+    const b = result.broken;
+    marks.set(b.layer, { text: `breaks: ${b.problem}${b.formula ? `: ${b.formula}` : ''}`, broken: true });
+    return marks;
+  }
+  const before = new Map(base.nodes.map((n) => [n.name, n]));
+  const after = new Map(result.graph.nodes.map((n) => [n.name, n]));
+  for (const row of result.diff?.layers ?? []) {
+    if (row.status !== 'changed' && row.status !== 'added') continue;
+    const parts: string[] = [];
+    const a = after.get(row.name);
+    const b = before.get(row.name);
+    if (row.status === 'added') parts.push('new');
+    else if (a && b)
+      for (const f of editableFields(a)) {
+        const [x, y] = [valueText(fieldValue(b, f)), valueText(fieldValue(a, f))];
+        if (x !== y) parts.push(`${FIELD_SHORT[f]} ${x}→${y}`);
+      }
+    const sb = row.before?.outputShape;
+    const sa = row.after?.outputShape;
+    if (sb && sa && !sameArr(sb, sa)) parts.push(`${shapeText(sb)}→${shapeText(sa)}`);
+    if (row.params) parts.push(`${signed(row.params)} params`);
+    if (!parts.length && row.rfChanged) {
+      const size = (rf: LayerNumbers['rf']) =>
+        rf ? (rf.size[0] === rf.size[1] ? `${rf.size[0]}` : shapeText(rf.size)) : '-';
+      parts.push(`RF ${size(row.before?.rf ?? null)}→${size(row.after?.rf ?? null)}`);
+    }
+    if (!parts.length && row.macs) parts.push(`${signed(row.macs)} MACs`);
+    marks.set(row.name, { text: parts.join(' · ') || 'changed', broken: false });
+  }
+  return marks;
+}
+
+/**
+ * Layers whose activations an edit changes: the changed ones and every layer downstream of them (`analysis` lists
+ * layers with inputs before consumers). Their frames from the original network no longer show the edited one.
+ */
+export function staleLayers(analysis: ModelAnalysis, changed: Iterable<string>): Set<string> {
+  const stale = new Set(changed);
+  for (const l of analysis.layers) if (!stale.has(l.id) && l.inputs.some((i) => stale.has(i))) stale.add(l.id);
+  return stale;
+}

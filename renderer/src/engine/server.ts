@@ -147,6 +147,8 @@ export function serveEngine(port: PortLike, engine: Engine, opts: ServeOptions =
             p.values.buffer,
             p.cells.buffer,
             p.products.buffer,
+            ...(p.taps ? [p.taps.buffer] : []),
+            ...(result.pointwise ? Object.values(result.pointwise).map((a) => a.buffer) : []),
             ...(result.rgb ? [result.rgb.data.buffer] : []),
           ];
           post({ type: 'unitInspection', id: req.id, result }, uniqueBuffers(transfer));

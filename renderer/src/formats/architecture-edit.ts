@@ -1,14 +1,20 @@
 /**
  * The what-if editor's saved edits as a model format: an architecture-edit JSON file (analysis/edit-file.ts) opens
- * as the edited zoo network with seeded, untrained weights (engine/seeded-weights.ts), so the engine's user-model
- * path (the IR runner) runs it — "Run it" — and it can sit in Compare beside the original.
+ * as the edited network — a zoo architecture, or the layer graph of a user's model that the file carries — with
+ * seeded, untrained weights (engine/seeded-weights.ts), so the engine's user-model path (the IR runner) runs it —
+ * "Run it" — and it can sit in Compare beside the original.
  */
 import { InputError } from '../../../common/image-header';
 import { seededWeightStore } from '../engine/seeded-weights';
 import { AnalysisError } from '../analysis/analyze';
 import { EditError, evaluateEdit } from '../analysis/edit';
-import { EditFileError, looksLikeEditFile, MAX_EDIT_FILE_BYTES, parseEditFile } from '../analysis/edit-file';
-import { buildEdit } from '../analysis/edit-presets';
+import {
+  buildFileEdit,
+  EditFileError,
+  looksLikeEditFile,
+  MAX_EDIT_FILE_BYTES,
+  parseEditFile,
+} from '../analysis/edit-file';
 import { zooEntries } from '../zoo';
 import type { ModelFile, ModelFormat, OpenedModel } from './types';
 
@@ -39,7 +45,7 @@ export const architectureEditFormat: ModelFormat = {
     let built;
     try {
       spec = parseEditFile(new TextDecoder().decode(f.bytes), file);
-      built = buildEdit(spec);
+      built = buildFileEdit(spec);
     } catch (e) {
       if (e instanceof EditFileError) throw new InputError(e.message, file);
       if (e instanceof EditError || e instanceof Error) throw new InputError(`${file}: ${e.message}`, file);
@@ -65,7 +71,7 @@ export const architectureEditFormat: ModelFormat = {
     const what = [spec.preset, ...spec.edits.map((e) => `${e.layer}.${e.field}`)].filter(Boolean).slice(0, 4);
     const label = `${spec.base} (edited${what.length ? `: ${what.join(', ')}` : ''})`;
     const graph = { ...built.edited, name: label, source: file };
-    const entry = zooEntries().find((z) => z.id === spec.base);
+    const entry = spec.graph ? undefined : zooEntries().find((z) => z.id === spec.base);
     return {
       graph,
       weights: seededWeightStore(built.edited, { seed: spec.seed }),

@@ -11,6 +11,9 @@
  * - Render on demand: nothing is drawn while nothing changes; while frames stream, the first is uploaded at
  *   once and later ones are batched into the next animation frame (one upload batch and one render per frame).
  * - Explicit GPU ownership: each model's resources are tracked in a ledger and freed when it is replaced.
+ * - The what-if editor (`setEdit`, edit-view.ts): while an edit is open the wall shows the edited network's shapes,
+ *   its changed layers framed and labelled, the layer where it breaks in red; the model's frames stay drawn only
+ *   where they still show what the edited network computes, and come back when the edit goes.
  */
 import {
   Color,
@@ -27,22 +30,25 @@ import {
 } from 'three';
 import type { LayerFrame, ModelSummary, Prediction } from '../../../../common/engine-protocol';
 import { blocksToOpen, computeLayout, type LayoutOptions, type SceneLayout } from './layout';
+import { itemMarks, type SceneEdit } from './edit-view';
 import { focusViewPose, overviewPose, type Pose, type V3 } from './camera';
 import { CameraRig } from './camera-rig';
 import { COLOR_MAPS, type ColorMapName } from './colormaps';
 import { InputImagePlane, checkPixels, type ScenePixels } from './input-image';
 import { handleSceneKey } from './keyboard';
-import { LabelOverlay, labelCandidates, placeLabels } from './labels';
+import { LabelOverlay, labelCandidates, placeLabels, type LabelTheme } from './labels';
 import { GpuLedger } from './ledger';
 import { ModelView, validateFrame } from './model-view';
 import { pickBlocks } from './picking';
 import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from './rf';
 import { THEMES, type SceneColors } from './theme';
-import type { BlockTree } from '../../analysis/blocks';
+import { recognizeBlocks, type BlockTree } from '../../analysis/blocks';
+import type { LayerMark } from '../../analysis/edit';
 
 export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
 export type { ReceptiveFieldView } from './rf';
+export { itemMarks, sceneEditFor, type EditState, type SceneEdit } from './edit-view';
 export { THEMES, type SceneColors } from './theme';
 
 export interface SceneOptions {
@@ -161,6 +167,13 @@ export interface FeatureScene {
   shownLabels(): string[];
   /** Frames received but not uploaded yet (they go up with the next animation frame). */
   pendingFrames(): number;
+  /**
+   * The what-if editor's view (edit-view.ts `sceneEditFor`): the edited network laid out with its marks, the model's
+   * frames drawn only where `edit.stale` allows; null returns to the model as it is. A new model clears it.
+   */
+  setEdit(edit: SceneEdit | null): void;
+  /** The marks drawn now, by item id (tests, e2e). */
+  editMarks(): ReadonlyMap<string, LayerMark>;
   /** Frees everything; the canvas's WebGL context is released. */
   dispose(): void;
 }
@@ -266,17 +279,23 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     viridis: shared.track(lutTexture('viridis'), 'texture', 256 * 4),
     diverging: shared.track(lutTexture('diverging'), 'texture', 256 * 4),
   };
-  const labelTheme = (): { text: string; muted: string; halo: string; accent: string } => ({
+  const labelTheme = (): LabelTheme => ({
     text: colors.text,
     muted: colors.muted,
     halo: colors.background,
     accent: colors.focus,
+    changed: colors.changed,
+    broken: colors.broken,
   });
   const labels = new LabelOverlay(canvas, labelTheme());
   const imagePlane = new InputImagePlane(scene, shared);
   const queue = new FrameQueue();
 
   let summary: ModelSummary | null = null;
+  /** The editor's view over `summary`, and the layers `summary` streams frames of. */
+  let edit: SceneEdit | null = null;
+  let streamed = new Set<string>();
+  let marks: ReadonlyMap<string, LayerMark> = new Map();
   let model: ModelView | null = null;
   let tree: BlockTree | null = null;
   let expanded: Set<string> | null = null;
@@ -297,7 +316,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
 
   // ---- layout -------------------------------------------------------------------------------------------
 
-  function layoutFor(s: ModelSummary): SceneLayout {
+  function layoutFor(s: Pick<ModelSummary, 'id' | 'analysis' | 'frameOrder'>): SceneLayout {
     const t0 = performance.now();
     const o: Partial<LayoutOptions> & { expanded?: ReadonlySet<string>; tree?: BlockTree } = {
       maxTiles: options.maxTiles,
@@ -306,19 +325,30 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     if (expanded) o.expanded = expanded;
     else if (options.blocks === 'collapsed') o.collapseAbove = 0;
     else if (options.blocks !== 'auto') o.collapseAbove = Infinity;
-    const lay = computeLayout(s, o, shapeOverrides);
+    // Shapes learnt from frames are the model's own; the edited network's come from its analysis alone.
+    const lay = computeLayout(s, o, edit ? undefined : shapeOverrides);
     tree = lay.tree;
     expanded = lay.expanded;
     layoutMs = performance.now() - t0;
     return lay;
   }
 
-  /** Lays the current model out again (blocks opened or closed, a shape learnt, tiles changed). */
+  /** The network drawn: the model, or the editor's version of it. */
+  function shown(): Pick<ModelSummary, 'id' | 'analysis' | 'frameOrder'> | null {
+    if (!summary) return null;
+    return edit ? { id: summary.id, analysis: edit.analysis, frameOrder: edit.frameOrder } : summary;
+  }
+
+  /** Lays the current model out again (blocks opened or closed, a shape learnt, tiles changed, an edit). */
   function relayout(): void {
-    if (!model || !summary) return;
-    const lay = layoutFor(summary);
+    const s = shown();
+    if (!model || !s) return;
+    const lay = layoutFor(s);
     model.applyLayout(lay);
+    marks = edit ? itemMarks(lay, edit.marks) : new Map();
+    model.setMarks(marks);
     labels.setBlocks(lay.blocks);
+    labels.setMarks(marks);
     showPrediction();
     imagePlane.place(imageData, lay.image);
     rebuildField();
@@ -376,9 +406,21 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     updateLabels();
   }
 
+  /**
+   * The canvas's CSS size, read once and again only at resize(): reading clientWidth/clientHeight at every draw
+   * forced a layout while frames streamed in (the owner calls resize() from a ResizeObserver).
+   */
+  let cssSizeCache: { w: number; h: number } | null = null;
+  function cssSize(): { w: number; h: number } {
+    if (cssSizeCache) return cssSizeCache;
+    const size = { w: canvas.clientWidth, h: canvas.clientHeight };
+    if (size.w > 0 && size.h > 0) cssSizeCache = size;
+    return size;
+  }
+
   /** Pixels per world unit at distance 1 (CSS px). */
   function focalPx(): number {
-    return rig.focalPx(canvas.clientHeight);
+    return rig.focalPx(cssSize().h);
   }
 
   function updateLabels(): void {
@@ -387,24 +429,26 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     camera.updateMatrixWorld();
     const vp = new Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse);
     const focus = model?.focus ?? null;
+    const { w, h } = cssSize();
     const { candidates, anchors } = labelCandidates(
       lay,
       {
         viewProjection: vp.elements,
         view: camera.matrixWorldInverse.elements,
-        width: canvas.clientWidth,
-        height: canvas.clientHeight,
+        width: w,
+        height: h,
         focalPx: focalPx(),
         near: camera.near,
       },
       (id) => labels.sizeOf(id),
       focus,
+      new Set(marks.keys()),
     );
-    const shown = placeLabels(candidates, canvas.clientWidth, canvas.clientHeight);
+    const placed = placeLabels(candidates, w, h);
     const states = new Map<string, 'focus' | 'ghost' | 'normal'>();
-    for (const id of shown) states.set(id, id === focus ? 'focus' : model?.layer(id) ? 'normal' : 'ghost');
-    lastLabelCount = shown.size;
-    labels.show(anchors, shown, states);
+    for (const id of placed) states.set(id, id === focus ? 'focus' : model?.layer(id) ? 'normal' : 'ghost');
+    lastLabelCount = placed.size;
+    labels.show(anchors, placed, states);
   }
 
   function frustum(): Frustum {
@@ -463,6 +507,10 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     autoOpened.clear();
     prediction = null;
     summary = s;
+    edit = null;
+    marks = new Map();
+    streamed = new Set(s.frameOrder);
+    labels.setMarks(marks);
     const lay = layoutFor(s);
     for (const w of lay.warnings) console.warn(`Feature scene (${s.id}): ${w}`);
     for (const w of lay.tree.warnings) console.warn(`Feature scene (${s.id}): ${w}`);
@@ -482,6 +530,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function applyFrame(f: LayerFrame): void {
     if (!model || !summary) return;
     const mismatch = model.shapeMismatch(f);
+    if (mismatch && edit) {
+      // The edited network's shape stands: the frame is the original's and waits until the edit goes.
+      model.keep(f);
+      return;
+    }
     if (mismatch) {
       // The analysis did not know this layer's shape: lay the model out again with the frame's.
       shapeOverrides.set(f.layerId, mismatch);
@@ -498,6 +551,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     if (disposed) throw new Error('FeatureScene: addFrame after dispose');
     if (!model || !summary) throw new Error(`addFrame: frame of layer "${f.layerId}" arrived before any model was set`);
     const lay = model.currentLayout;
+    if (!lay.byId.has(f.layerId) && !lay.itemOf.has(f.layerId) && edit && streamed.has(f.layerId)) {
+      // A layer of the model that the edited network drawn now does not have: kept for when the edit goes.
+      model.keep(f);
+      return;
+    }
     if (!lay.byId.has(f.layerId) && !lay.itemOf.has(f.layerId)) {
       // A late frame of the previous model (streams race model switches): say so, draw nothing.
       console.warn(
@@ -579,6 +637,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     const w = canvas.clientWidth;
     const h = canvas.clientHeight;
     if (w <= 0 || h <= 0) return;
+    cssSizeCache = { w, h };
     renderer.setPixelRatio(Math.min(2, globalThis.devicePixelRatio || 1));
     renderer.setSize(w, h, false);
     rig.setAspect(w / h);
@@ -661,8 +720,28 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     };
   }
 
+  function setEdit(next: SceneEdit | null): void {
+    if (disposed) throw new Error('FeatureScene: setEdit after dispose');
+    if (!model || !summary || next === edit) return;
+    const before = shown()!.analysis;
+    edit = next;
+    const after = shown()!.analysis;
+    if (after !== before) {
+      // Another network drawn: its blocks are recognised anew; blocks open before stay open where they exist.
+      const open = expanded;
+      tree = recognizeBlocks(after.layers);
+      const t = tree;
+      expanded = open ? new Set([...open].filter((id) => t.byId.has(id))) : null;
+      autoOpened.clear();
+    }
+    model.setStale(edit?.stale ?? new Set());
+    relayout();
+  }
+
   const api: FeatureScene = {
     setModel,
+    setEdit,
+    editMarks: () => marks,
     setInputImage(img) {
       if (disposed) throw new Error('FeatureScene: setInputImage after dispose');
       imageData = checkPixels(img, 'setInputImage');

@@ -8,7 +8,9 @@
  * Labels keep a constant screen size, so they never blur or shrink to nothing; the declutter below keeps
  * only those that fit.
  */
+import type { LayerMark } from '../../analysis/edit';
 import { formatCount, formatShape } from '../format';
+import { THEMES } from './theme';
 import type { BlockLayout, SceneLayout } from './layout';
 
 /** A label that could be shown: its anchor on screen (CSS px) and how much it matters. */
@@ -102,11 +104,15 @@ export function labelText(
 }
 
 /** Estimated label box in CSS px (no layout read: measuring 300 labels per frame would force reflows). */
-export function labelSize(text: { title: string; detail: string; extra?: string }): { width: number; height: number } {
+export function labelSize(text: { title: string; detail: string; extra?: string; mark?: string }): {
+  width: number;
+  height: number;
+} {
   const extra = text.extra ? text.extra.length * 6.2 : 0;
+  const mark = text.mark ? text.mark.length * 6.2 : 0;
   return {
-    width: Math.max(text.title.length * 7, text.detail.length * 6.2, extra) + 10,
-    height: text.extra ? 44 : 30,
+    width: Math.max(text.title.length * 7, text.detail.length * 6.2, extra, mark) + 10,
+    height: 30 + (text.extra ? 14 : 0) + (text.mark ? 14 : 0),
   };
 }
 
@@ -128,15 +134,16 @@ export const LABEL_MIN_PX = 18;
 
 /**
  * Label candidates of a layout for one view: each item's anchor (the top centre of its front face, or of its
- * diagram), and its priority — the focused item, then its neighbours, then collapsed blocks and stage
- * boundaries, then the items largest on screen. Items too small on screen are left out (they appear as you
- * zoom in), except those that matter most.
+ * diagram), and its priority — the focused item, then its neighbours, then collapsed blocks, the items the
+ * what-if editor marks (`marked`) and stage boundaries, then the items largest on screen. Items too small on
+ * screen are left out (they appear as you zoom in), except those that matter most.
  */
 export function labelCandidates(
   layout: Pick<SceneLayout, 'blocks' | 'gap'>,
   view: LabelView,
   sizeOf: (id: string) => { width: number; height: number } | undefined,
   focus: string | null,
+  marked: ReadonlySet<string> = new Set(),
 ): { candidates: LabelCandidate[]; anchors: Map<string, { x: number; y: number }> } {
   const m = view.viewProjection;
   const v = view.view;
@@ -157,7 +164,7 @@ export function labelCandidates(
     anchors.set(b.id, { x: px, y: py });
     const sizePx = (Math.max(b.height, b.width) * view.focalPx) / depth;
     const near = focusIndex >= 0 && Math.abs(b.index - focusIndex) <= 1;
-    const important = b.id === focus ? 4 : near ? 3 : b.group ? 2 : b.stageStart ? 1 : 0;
+    const important = b.id === focus ? 4 : near ? 3 : b.group || marked.has(b.id) ? 2 : b.stageStart ? 1 : 0;
     if (sizePx < LABEL_MIN_PX && important < 3 && !(important > 0 && sizePx >= LABEL_MIN_PX / 2)) continue;
     const size = sizeOf(b.id);
     if (!size) continue;
@@ -181,6 +188,9 @@ export interface LabelTheme {
   muted: string;
   halo: string;
   accent: string;
+  /** The editor's mark lines: a changed layer's, and the broken layer's (default: the light theme's). */
+  changed?: string;
+  broken?: string;
 }
 
 interface LabelEntry {
@@ -191,6 +201,8 @@ interface LabelEntry {
   state: string;
   text: { title: string; detail: string };
   extra?: HTMLDivElement;
+  /** The editor's mark line and its text. */
+  mark?: HTMLDivElement;
 }
 
 /** The overlay element and its labels. Created over `canvas` inside the canvas's parent. */
@@ -198,6 +210,7 @@ export class LabelOverlay {
   readonly root: HTMLDivElement;
   private entries = new Map<string, LabelEntry>();
   private theme: LabelTheme;
+  private marks: ReadonlyMap<string, LayerMark> = new Map();
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -262,11 +275,47 @@ export class LabelOverlay {
       this.entries.set(b.id, { el, size: labelSize(text), shown: false, transform: '', state: '', text });
     }
     this.applyTheme();
+    this.setMarks(this.marks);
+  }
+
+  /**
+   * The what-if editor's line under the labels of marked items ("k 3→5 · +38,592 params"; a break in the broken
+   * colour), by item id; other labels lose theirs.
+   */
+  setMarks(marks: ReadonlyMap<string, LayerMark>): void {
+    this.marks = marks;
+    for (const [id, e] of this.entries) {
+      const m = marks.get(id);
+      if (!m) {
+        e.mark?.remove();
+        e.mark = undefined;
+      } else {
+        if (!e.mark) {
+          e.mark = this.canvas.ownerDocument.createElement('div');
+          e.mark.className = 'fme-scene-label-mark';
+          e.mark.style.fontSize = '11px';
+          e.mark.style.fontWeight = '600';
+          e.el.insertBefore(e.mark, e.extra ?? null);
+        }
+        e.mark.textContent = m.text;
+        e.mark.dataset.broken = String(m.broken);
+        e.mark.style.color = m.broken
+          ? (this.theme.broken ?? THEMES.light.broken)
+          : (this.theme.changed ?? THEMES.light.changed);
+      }
+      e.size = labelSize({ ...e.text, extra: e.extra?.textContent ?? undefined, mark: m?.text });
+    }
+  }
+
+  /** The mark line under an item's label, or undefined (tests). */
+  markText(id: string): string | undefined {
+    return this.entries.get(id)?.mark?.textContent ?? undefined;
   }
 
   setTheme(theme: LabelTheme): void {
     this.theme = theme;
     this.applyTheme();
+    this.setMarks(this.marks);
   }
 
   private applyTheme(): void {
@@ -289,7 +338,7 @@ export class LabelOverlay {
         if (e.extra) {
           e.extra.remove();
           e.extra = undefined;
-          e.size = labelSize(e.text);
+          e.size = labelSize({ ...e.text, mark: e.mark?.textContent ?? undefined });
         }
         continue;
       }
@@ -301,7 +350,7 @@ export class LabelOverlay {
         e.el.appendChild(e.extra);
       }
       e.extra.textContent = want;
-      e.size = labelSize({ ...e.text, extra: want });
+      e.size = labelSize({ ...e.text, extra: want, mark: e.mark?.textContent ?? undefined });
     }
   }
 

@@ -2,7 +2,8 @@
  * The three.js objects of one model: an item per drawn layer or collapsed block (one DataArrayTexture + one
  * InstancedMesh when its frame has arrived; a vector layer: one R8 strip texture + one bar-chart mesh), all
  * outlines in one LineSegments, all graph edges in another, every skip / concatenation connector in one ribbon
- * mesh and every collapsed block's wiring diagram in one more LineSegments. Built without a renderer, so it is
+ * mesh and every collapsed block's wiring diagram in one more LineSegments; the what-if editor's marks (a frame
+ * around each changed layer) are one more, drawn only while there are marks. Built without a renderer, so it is
  * testable without WebGL; every GPU resource goes through a GpuLedger and is freed by `dispose()`.
  *
  * Frames of every layer are kept (CPU side, as they arrived) so that opening or closing a block re-uploads
@@ -35,6 +36,7 @@ import {
   type Texture,
 } from 'three';
 import type { LayerFrame } from '../../../../common/engine-protocol';
+import type { LayerMark } from '../../analysis/edit';
 import {
   colorMapFor,
   effectiveNormalize,
@@ -110,6 +112,26 @@ export function validateFrame(frame: LayerFrame): [number, number, number] {
 
 const finite = (v: number): number => (Number.isFinite(v) ? v : 0);
 
+/** The 12 edges of a box as 24 vertices, written into `out` from vertex `at`. */
+function boxEdges(
+  out: Float32Array,
+  at: number,
+  [x0, x1, y0, y1, z0, z1]: [number, number, number, number, number, number],
+): void {
+  const c: [number, number, number][] = [
+    [x0, y0, z1],
+    [x1, y0, z1],
+    [x1, y1, z1],
+    [x0, y1, z1],
+    [x0, y0, z0],
+    [x1, y0, z0],
+    [x1, y1, z0],
+    [x0, y1, z0],
+  ];
+  const pairs = [0, 1, 1, 2, 2, 3, 3, 0, 4, 5, 5, 6, 6, 7, 7, 4, 0, 4, 1, 5, 2, 6, 3, 7];
+  pairs.forEach((k, j) => out.set(c[k], (at + j) * 3));
+}
+
 export class ModelView {
   readonly group = new Group();
   readonly ledger = new GpuLedger();
@@ -119,6 +141,7 @@ export class ModelView {
   private edges: LineSegments;
   private ribbons: Mesh;
   private diagrams: LineSegments;
+  private marks: LineSegments;
   private outlineMaterial: LineBasicMaterial;
   private edgeMaterial: LineBasicMaterial;
   private ribbonMaterial: LineBasicMaterial;
@@ -128,6 +151,10 @@ export class ModelView {
   /** Connectors drawn (main arcs and diagram arcs). */
   private connectorCount = 0;
   private focusId: string | null = null;
+  /** Items the editor marks (changed, or where the edit breaks), by item id. */
+  private markOf: ReadonlyMap<string, LayerMark> = new Map();
+  /** Layers whose frames are kept but not drawn (the editor: they no longer show the edited network). */
+  private stale: ReadonlySet<string> | 'all' = new Set();
   private ctx: ModelViewContext;
   private disposed = false;
 
@@ -163,7 +190,8 @@ export class ModelView {
     this.edges = this.buildEdges();
     this.ribbons = this.buildRibbons();
     this.diagrams = this.buildDiagrams();
-    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams);
+    this.marks = this.buildMarks();
+    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams, this.marks);
   }
 
   get currentLayout(): SceneLayout {
@@ -195,7 +223,7 @@ export class ModelView {
       throw new Error(`frame of layer "${frame.layerId}": the current model has no such layer in its frame order`);
     const [h, w, c] = validateFrame(frame);
     this.frames.set(frame.layerId, frame);
-    if (!block) return null;
+    if (!block || this.isStale(frame.layerId)) return null;
     if (c !== block.shape[2]) {
       throw new Error(`frame of layer "${frame.layerId}": ${c} channels, but the layer has ${block.shape[2]}`);
     }
@@ -478,15 +506,52 @@ export class ModelView {
     for (const lm of this.layers.values()) this.updateMaterial(lm);
     if (ctx.colors) {
       for (const b of this.layout.blocks) this.paintOutline(b);
-      for (const obj of [this.edges, this.ribbons, this.diagrams]) {
+      for (const obj of [this.edges, this.ribbons, this.diagrams, this.marks]) {
         this.group.remove(obj);
         this.ledger.release(obj.geometry);
       }
       this.edges = this.buildEdges();
       this.ribbons = this.buildRibbons();
       this.diagrams = this.buildDiagrams();
-      this.group.add(this.edges, this.ribbons, this.diagrams);
+      this.marks = this.buildMarks();
+      this.group.add(this.edges, this.ribbons, this.diagrams, this.marks);
     }
+  }
+
+  /**
+   * Marks items (by item id) with a frame around their box: the editor's changed layers, and the layer where the
+   * edit breaks in the `broken` colour. All marks are one LineSegments; none drawn when empty.
+   */
+  setMarks(marks: ReadonlyMap<string, LayerMark>): void {
+    this.markOf = marks;
+    this.group.remove(this.marks);
+    this.ledger.release(this.marks.geometry);
+    this.marks = this.buildMarks();
+    this.group.add(this.marks);
+  }
+
+  /** The items marked now, with their marks (those of `setMarks` that the layout draws). */
+  marked(): Map<string, LayerMark> {
+    return new Map([...this.markOf].filter(([id]) => this.layout.byId.has(id)));
+  }
+
+  /**
+   * Layers whose frames are kept but not drawn ('all': every layer): the editor's stale layers. Drawn ones are
+   * dropped now; a later `applyLayout` draws the kept frames of layers no longer stale.
+   */
+  setStale(stale: ReadonlySet<string> | 'all'): void {
+    this.stale = stale;
+    for (const id of [...this.layers.keys()]) if (this.isStale(id)) this.removeLayer(id);
+  }
+
+  private isStale(id: string): boolean {
+    return this.stale === 'all' || this.stale.has(id);
+  }
+
+  /** Keeps a frame of a layer the current layout does not draw (the original's, while the editor shows another). */
+  keep(frame: LayerFrame): void {
+    validateFrame(frame);
+    this.frames.set(frame.layerId, frame);
   }
 
   setFocus(id: string | null): void {
@@ -538,6 +603,7 @@ export class ModelView {
       const b = layout.byId.get(id);
       const same =
         b &&
+        !this.isStale(id) &&
         b.vector === lm.block.vector &&
         b.tiles === lm.block.tiles &&
         b.width === lm.block.width &&
@@ -548,7 +614,7 @@ export class ModelView {
     }
     for (const id of [...this.layers.keys()]) if (!keep.has(id)) this.removeLayer(id);
     this.layout = layout;
-    for (const obj of [this.outlines, this.edges, this.ribbons, this.diagrams]) {
+    for (const obj of [this.outlines, this.edges, this.ribbons, this.diagrams, this.marks]) {
       this.group.remove(obj);
       this.ledger.release(obj.geometry);
     }
@@ -556,7 +622,8 @@ export class ModelView {
     this.edges = this.buildEdges();
     this.ribbons = this.buildRibbons();
     this.diagrams = this.buildDiagrams();
-    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams);
+    this.marks = this.buildMarks();
+    this.group.add(this.outlines, this.edges, this.ribbons, this.diagrams, this.marks);
     for (const [id, lm] of keep) {
       const b = layout.byId.get(id)!;
       lm.block = b;
@@ -566,8 +633,14 @@ export class ModelView {
       lm.mesh.computeBoundingSphere();
       this.paintOutline(b);
     }
+    // A kept frame that does not fit its layer here (an edited shape) waits: the layer is drawn as its outline.
     for (const f of this.frames.values())
-      if (!keep.has(f.layerId) && (layout.itemOf.has(f.layerId) || layout.byId.has(f.layerId))) this.addFrame(f);
+      if (
+        !keep.has(f.layerId) &&
+        (layout.itemOf.has(f.layerId) || layout.byId.has(f.layerId)) &&
+        !this.shapeMismatch(f)
+      )
+        this.addFrame(f);
   }
 
   /** The latest frame of a layer, drawn or not. */
@@ -623,26 +696,16 @@ export class ModelView {
   private buildOutlines(): LineSegments {
     const blocks = this.layout.blocks;
     const pos = new Float32Array(blocks.length * 24 * 3);
-    blocks.forEach((b, i) => {
-      const x0 = b.x - b.width / 2;
-      const x1 = b.x + b.width / 2;
-      const y0 = b.y - b.height / 2;
-      const y1 = b.y + b.height / 2;
-      const z0 = -b.depth;
-      const z1 = 0;
-      const c: [number, number, number][] = [
-        [x0, y0, z1],
-        [x1, y0, z1],
-        [x1, y1, z1],
-        [x0, y1, z1],
-        [x0, y0, z0],
-        [x1, y0, z0],
-        [x1, y1, z0],
-        [x0, y1, z0],
-      ];
-      const pairs = [0, 1, 1, 2, 2, 3, 3, 0, 4, 5, 5, 6, 6, 7, 7, 4, 0, 4, 1, 5, 2, 6, 3, 7];
-      pairs.forEach((k, j) => pos.set(c[k], (i * 24 + j) * 3));
-    });
+    blocks.forEach((b, i) =>
+      boxEdges(pos, i * 24, [
+        b.x - b.width / 2,
+        b.x + b.width / 2,
+        b.y - b.height / 2,
+        b.y + b.height / 2,
+        -b.depth,
+        0,
+      ]),
+    );
     const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
     geometry.setAttribute('position', new Float32BufferAttribute(pos, 3));
     geometry.setAttribute('color', new Float32BufferAttribute(new Float32Array(pos.length), 3));
@@ -739,6 +802,34 @@ export class ModelView {
     lines.name = 'diagrams';
     lines.frustumCulled = false;
     lines.visible = pos.length > 0;
+    return lines;
+  }
+
+  /** Every marked item's frame: its box grown by a margin, in one LineSegments (one draw call, none when empty). */
+  private buildMarks(): LineSegments {
+    const items = [...this.marked()].map(([id, m]) => [this.layout.byId.get(id)!, m] as const);
+    const pos = new Float32Array(items.length * 24 * 3);
+    const col = new Float32Array(pos.length);
+    const m = Math.max(0.5, this.layout.gap * 0.3);
+    items.forEach(([b, mark], i) => {
+      boxEdges(pos, i * 24, [
+        b.x - b.width / 2 - m,
+        b.x + b.width / 2 + m,
+        b.y - b.height / 2 - m,
+        b.y + b.height / 2 + m,
+        -b.depth - m,
+        m,
+      ]);
+      col.set(this.solid(24, mark.broken ? this.ctx.colors.broken : this.ctx.colors.changed), i * 72);
+    });
+    const geometry = this.ledger.track(new BufferGeometry(), 'geometry');
+    geometry.setAttribute('position', new Float32BufferAttribute(pos, 3));
+    geometry.setAttribute('color', new Float32BufferAttribute(col, 3));
+    // The outlines' material: the marks add a draw call while shown, never a shader program.
+    const lines = new LineSegments(geometry, this.outlineMaterial);
+    lines.name = 'marks';
+    lines.frustumCulled = false;
+    lines.visible = items.length > 0;
     return lines;
   }
 

@@ -24,6 +24,9 @@ export interface SceneColors {
   concat: string;
   /** A collapsed block's frame and wiring diagram. */
   group: string;
+  /** The what-if editor's marks: a layer the edit changes, and the layer where it breaks the network. */
+  changed: string;
+  broken: string;
 }
 
 export const THEMES: Readonly<Record<Theme, SceneColors>> = {
@@ -40,6 +43,8 @@ export const THEMES: Readonly<Record<Theme, SceneColors>> = {
     skip: '#d6336c',
     concat: '#0c8599',
     group: '#7048e8',
+    changed: '#e67700',
+    broken: '#e03131',
   },
   dark: {
     background: '#111418',
@@ -54,6 +59,8 @@ export const THEMES: Readonly<Record<Theme, SceneColors>> = {
     skip: '#f06595',
     concat: '#3bc9db',
     group: '#9775fa',
+    changed: '#fab005',
+    broken: '#ff6b6b',
   },
 };
 

@@ -9,6 +9,7 @@ import type {
   PassTimings,
   PortLike,
   UserModelFiles,
+  EffectiveField,
   GradCam,
   Prediction,
 } from '../../../../common/engine-protocol';
@@ -17,12 +18,13 @@ import type { OpenedFile } from '../../../../common/ipc-contract';
 import { alignIndex, layoutModel, type LinkMode, type ModelLayout } from '../compare/alignment';
 import { buildComparisonTable, type ComparisonTable } from '../compare/table';
 import { MAX_MODELS, type SavedImageRef } from '../compare/saved-comparison';
+import { samePlace, sameUnit, type PaneUnit } from '../compare/unit-pick';
 import { errorText, imageObjectUrl, isCancelled } from './shared';
 import { useModelSettingsStore } from './model-settings';
 
 /** The parts of the engine client the comparison uses. */
 export type CompareEngine = Pick<EngineClient, 'hello' | 'loadModel' | 'loadUserModel' | 'analyze' | 'dispose'> &
-  Partial<Pick<EngineClient, 'gradCam'>>;
+  Partial<Pick<EngineClient, 'gradCam' | 'effectiveField'>>;
 
 /** The image every pane runs. `ref` says how a saved comparison finds it again. */
 export interface CompareImage {
@@ -66,6 +68,10 @@ export interface ComparePane {
   focusIndex: number;
   /** Grad-CAM of the top prediction on this pane's image (last spatial layer), when asked for; cleared by a pass. */
   cam: GradCam | null;
+  /** The unit pinned in this pane's scene (its receptive field is shown over the input), or null. */
+  pinned: PaneUnit | null;
+  /** The pinned unit's effective receptive field on this pane's image, when asked for; cleared by a pass or a pin. */
+  field: EffectiveField | null;
   /** The last pass's prediction (top classes), null before it finishes or for a model without a class vector. */
   prediction: Prediction | null;
 }
@@ -89,6 +95,8 @@ export const useCompareStore = defineStore('compare', () => {
   const image = shallowRef<CompareImage | null>(null);
   const linkMode = ref<LinkMode>('stage');
   const linkCamera = ref(true);
+  /** A pin in one pane pins the same place (matching relative depth, same image point) in every pane. */
+  const pinEverywhere = ref(false);
   /** The pane the user last stepped in; the others follow it. */
   const leaderKey = ref<string | null>(null);
   const notice = ref<{ kind: 'error' | 'info'; message: string } | null>(null);
@@ -256,6 +264,8 @@ export const useCompareStore = defineStore('compare', () => {
       error: null,
       focusIndex: 0,
       cam: null,
+      pinned: null,
+      field: null,
     }) as ComparePane;
   }
 
@@ -376,6 +386,7 @@ export const useCompareStore = defineStore('compare', () => {
     p.error = null;
     p.received = 0;
     p.cam = null; // computed on the previous image
+    p.field = null;
     const incoming = markRaw(new Map<string, LayerFrame>());
     let first = true;
     const pass = client.analyze({
@@ -444,6 +455,54 @@ export const useCompareStore = defineStore('compare', () => {
       const now = pane(key);
       if (now) now.cam = markRaw(r);
     });
+  }
+
+  /**
+   * Pins a unit in pane `key` (null releases it); with pinEverywhere, every other pane pins the same place in its
+   * own model (or releases its pin where there is none). A new pin drops the old effective field.
+   */
+  function pinUnit(key: string, unit: PaneUnit | null): void {
+    const src = pane(key);
+    if (!src) return;
+    const set = (p: ComparePane, u: PaneUnit | null) => {
+      if (sameUnit(p.pinned, u)) return;
+      p.pinned = u ? { ...u } : null;
+      p.field = null;
+    };
+    set(src, unit);
+    if (!pinEverywhere.value) return;
+    for (const p of panes.value) {
+      if (p === src) continue;
+      const there =
+        unit && src.summary && src.layout && p.summary && p.layout
+          ? samePlace({ analysis: src.summary.analysis, layout: src.layout }, unit, {
+              analysis: p.summary.analysis,
+              layout: p.layout,
+            })
+          : null;
+      set(p, there);
+    }
+  }
+
+  /**
+   * The effective receptive field of pane `key`'s pinned unit (with pinEverywhere: of every pane's pinned unit),
+   * each on its own model through this store's engine connection, queued behind the passes like Grad-CAM.
+   */
+  function effectiveField(key: string): Promise<void> {
+    const keys = pinEverywhere.value ? panes.value.filter((p) => p.pinned).map((p) => p.key) : [key];
+    let last: Promise<void> = Promise.resolve();
+    for (const k of keys) {
+      last = enqueue(async () => {
+        const live = pane(k);
+        const u = live?.pinned ?? null;
+        if (!client?.effectiveField || !live?.summary || !u || live.state !== 'done' || !image.value) return;
+        const r = await client.effectiveField(live.modelId, { layer: u.layerId, channel: u.channel, y: u.y, x: u.x });
+        // Dropped when the pane pinned another unit meanwhile.
+        const now = pane(k);
+        if (now && sameUnit(now.pinned, u)) now.field = markRaw(r);
+      });
+    }
+    return last;
   }
 
   /** Sets the image and reruns every pane on it, one model at a time in pane order. */
@@ -518,6 +577,7 @@ export const useCompareStore = defineStore('compare', () => {
     image,
     linkMode,
     linkCamera,
+    pinEverywhere,
     leaderKey,
     notice,
     busy,
@@ -536,6 +596,8 @@ export const useCompareStore = defineStore('compare', () => {
     setLinkMode,
     focusedLayerId,
     gradCam,
+    pinUnit,
+    effectiveField,
     resourcesBase,
   };
 });
