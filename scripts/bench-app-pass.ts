@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PHOTO = fileURLToPath(new URL('../resources/samples/astronaut.png', import.meta.url));
 
 /** What pass-probe.js records per analyze request (main-thread performance.now() instants). */
-interface ProbeRecord {
+export interface ProbeRecord {
   modelId: string;
   requestAt: number;
   firstFrameAt: number | null;

@@ -8,17 +8,8 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EngineClient } from '../../common/engine-client';
 import type { EngineRequest } from '../../common/engine-protocol';
+import type { ProbeRecord } from '../../scripts/bench-app-pass';
 
-interface ProbeRecord {
-  modelId: string;
-  requestAt: number;
-  firstFrameAt: number | null;
-  lastFrameAt: number | null;
-  frames: number;
-  doneAt: number | null;
-  timings: unknown;
-  failed: string | null;
-}
 const probe = () => (globalThis as unknown as { __passProbe: { passes: ProbeRecord[] } }).__passProbe;
 
 beforeAll(() => {
