@@ -91,6 +91,38 @@ const api = {
     await client.setBackend('wasm');
     return { webgl: gl, layers };
   },
+  /**
+   * A user's model file (fetched from `url`) run on `backend` with an RGBA image at the model's input size (no
+   * resize, no crop): the exact float values of `layers` (each channel-major, [C][H][W]) and of the output vector.
+   */
+  async userFloats(o: {
+    url: string;
+    name: string;
+    backend: BackendName;
+    image: { width: number; height: number; data: number[] };
+    layers: string[];
+  }) {
+    await client.hello(base, [o.backend]);
+    const ready = await client.setBackend(o.backend);
+    const bytes = await (await fetch(o.url)).arrayBuffer();
+    const summary = await client.loadUserModel({ name: o.name, files: [{ path: o.name, bytes }] });
+    const run = client.analyze({
+      modelId: summary.id,
+      image: { kind: 'rgba', name: 'seeded.rgba', ...o.image, data: new Uint8ClampedArray(o.image.data) },
+      preprocess: { inputSize: [o.image.height, o.image.width], cropFraction: 1 },
+    });
+    const outcome = await run.done;
+    const out: Record<string, number[]> = {};
+    const last = summary.frameOrder[summary.frameOrder.length - 1];
+    for (const layerId of [...o.layers, last]) {
+      const shape = summary.analysis.layers.find((l) => l.id === layerId)!.outputShape;
+      const values: number[] = [];
+      for (let c = 0; c < shape[shape.length - 1]; c++)
+        values.push(...(await client.channel(summary.id, layerId, c)).values);
+      out[layerId] = values;
+    }
+    return { backend: ready.backend, outcomeBackend: outcome.backend, output: last, layers: out };
+  },
   /** Loses the WebGL context mid-way and checks the engine falls back and still answers. */
   async contextLoss(modelId: string) {
     await client.hello(base, ['webgl']);

@@ -117,6 +117,7 @@ MODELS = [
     ),
 ]
 
+RGBA = False
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
@@ -155,9 +156,17 @@ def build(name, builder, kwargs, size, container, fname, hooks, logits, out):
     if builder == "densenet121":
         sd = densenet_old_names(sd)
     torch.save(sd, os.path.join(out, fname), _use_new_zipfile_serialization=(container == "zip"))
-    # One preprocessed input: a seeded image in 0..1, normalised with ImageNet mean / std.
+    # One preprocessed input: a seeded image in 0..1, normalised with ImageNet mean / std. With --rgba, an 8-bit
+    # 224×224 image (written as RGBA bytes too), so an engine that takes pixels sees exactly this input.
     gi = torch.Generator().manual_seed(2)
-    x = (torch.rand(1, 3, size, size, generator=gi) - MEAN) / STD
+    if RGBA:
+        size = 224  # the torchvision graphs' own input size: the engine takes the pixels as they are
+        q = torch.randint(0, 256, (1, 3, size, size), generator=gi, dtype=torch.uint8)
+        x = (q.float() / 255 - MEAN) / STD
+        alpha = torch.full((1, size, size), 255, dtype=torch.uint8)
+        torch.cat([q[0], alpha]).permute(1, 2, 0).contiguous().numpy().tofile(os.path.join(out, f"{name}.rgba"))
+    else:
+        x = (torch.rand(1, 3, size, size, generator=gi) - MEAN) / STD
     got = {}
     modules = dict(model.named_modules())
     handles = []
@@ -184,6 +193,7 @@ def build(name, builder, kwargs, size, container, fname, hooks, logits, out):
         "classes": y.shape[1],
         "inputShape": list(x.shape),
         "input": write(out, f"{name}.input.bin", x),
+        **({"rgba": f"{name}.rgba"} if RGBA else {}),
         "layers": layers,
         "output": {"node": logits, "shape": list(y.shape), "bin": write(out, f"{name}.logits.bin", y)},
         "top5": torch.topk(y[0], 5).indices.tolist(),
@@ -231,7 +241,9 @@ def main():
         i = args.index("--images")
         images = args[i + 1].split(",")
         del args[i : i + 2]
-    only = set(args)
+    global RGBA
+    RGBA = "--rgba" in args
+    only = set(a for a in args if a != "--rgba")
     os.makedirs(out, exist_ok=True)
     models = [build(*spec, out) for spec in MODELS if not only or spec[0] in only]
     torch.manual_seed(0)
