@@ -665,14 +665,25 @@ export const useSessionStore = defineStore('session', () => {
    */
   function healthOf(layerId: string): ChannelHealth | null {
     const f = frames.value.get(layerId);
-    if (!f) return null;
+    return f ? healthOfFrame(layerId, f) : null;
+  }
+  /** The channel health of one frame of layer `layerId` (reads no frames: a list can follow its own copy). */
+  function healthOfFrame(layerId: string, f: LayerFrame): ChannelHealth {
+    const clip = summary.value?.clips?.[layerId] ?? null;
+    // The same object for the same frame: computeds that read it then change only when their layer's frame does
+    // (not at every frame of a streaming pass), and a large model's list does not recount every layer each time.
+    const known = healthMemo.get(f);
+    if (known && known.clip === clip) return known.health;
     const full = f.fullShape;
     const perChannel = full.length > 1 ? full.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
-    return healthFromRange(f.min, f.max, perChannel, {
-      clip: summary.value?.clips?.[layerId] ?? null,
+    const health = healthFromRange(f.min, f.max, perChannel, {
+      clip,
       ...(f.zeros !== undefined ? { zeros: f.zeros } : {}),
     });
+    healthMemo.set(f, { clip, health });
+    return health;
   }
+  const healthMemo = new WeakMap<LayerFrame, { clip: number | null; health: ChannelHealth }>();
 
   /** Pins a unit (or releases it with null); the side panel inspects it. */
   function pinUnit(unit: UnitPick | null): void {
@@ -744,6 +755,7 @@ export const useSessionStore = defineStore('session', () => {
     passVersion,
     pinUnit,
     healthOf,
+    healthOfFrame,
     inspectUnit,
     effectiveField,
     gradCam,
