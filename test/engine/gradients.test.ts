@@ -347,6 +347,119 @@ describe('effective receptive field', () => {
     }
   });
 
+  it('BatchNorm folded into the conv before it gives tfjs’s own gradient (cpu), and is not folded where it must not be', async () => {
+    // conv → BN → relu6, depthwise (multiplier 2) → BN → relu6, separable → BN (both linear, folded), and a conv
+    // read by a BN and by an add (not folded: its own output is needed). Oracle: tfjs differentiating the
+    // runner's own ops on the cpu backend (its BN is a multiply and an add).
+    await tf.setBackend('cpu');
+    const b = new GraphBuilder('bnfold');
+    const x0 = b.input('image', [11, 10, 3]);
+    const c1 = b.conv('c1', x0, 4, 3, { strides: 2, padding: 'same', useBias: false });
+    const r1 = b.act('r1', b.bn('n1', c1), 'relu6');
+    const d1 = b.depthwise('d1', r1, 3, { padding: 'same', depthMultiplier: 2 });
+    const r2 = b.act('r2', b.bn('n2', d1, { center: false }), 'relu6');
+    const c2 = b.conv('c2', r2, 8, 1, {});
+    const sum = b.add('sum', [b.bn('n3', c2, { scale: false }), c2]);
+    const graph = b.build([sum]);
+    graph.nodes.push({
+      name: 'sp',
+      op: 'separable',
+      inputs: ['sum'],
+      kernel: [3, 3],
+      strides: [1, 1],
+      padding: 'same',
+      dilation: [1, 1],
+      useBias: true,
+      filters: 5,
+      depthMultiplier: 1,
+    });
+    graph.nodes.push({
+      name: 'n4',
+      op: 'bn',
+      inputs: ['sp'],
+      center: true,
+      scale: true,
+      epsilon: 1e-3,
+      momentum: 0.99,
+    });
+    graph.outputs = ['n4'];
+    // BN statistics away from 0 / 1 (variance positive), so a wrong fold shows.
+    const stats = (c: number, k: number, parts: number) =>
+      Array.from({ length: parts }, (_, i) => {
+        const v = seeded(c, k + i);
+        return { name: `s${i}`, shape: [c], data: i === parts - 1 ? v.map((t) => 0.5 + Math.abs(t)) : v };
+      });
+    const ws: WeightStore = new Map([
+      ['c1', [{ name: 'k', shape: [3, 3, 3, 4], data: seeded(108, 1) }]],
+      ['n1', stats(4, 10, 4)],
+      [
+        'd1',
+        [
+          { name: 'k', shape: [3, 3, 4, 2], data: seeded(72, 2) },
+          { name: 'b', shape: [8], data: seeded(8, 3) },
+        ],
+      ],
+      ['n2', stats(8, 20, 3)],
+      [
+        'c2',
+        [
+          { name: 'k', shape: [1, 1, 8, 8], data: seeded(64, 4) },
+          { name: 'b', shape: [8], data: seeded(8, 5) },
+        ],
+      ],
+      ['n3', stats(8, 30, 3)],
+      [
+        'sp',
+        [
+          { name: 'dw', shape: [3, 3, 8, 1], data: seeded(72, 6) },
+          { name: 'pw', shape: [1, 1, 8, 5], data: seeded(40, 7) },
+          { name: 'b', shape: [5], data: seeded(5, 8) },
+        ],
+      ],
+      ['n4', stats(5, 40, 4)],
+    ]);
+    const runner = new IRRunner(graph, ws);
+    const diff = new DifferentiableRunner(graph, runner, ws);
+    const input = tf.tensor4d(seeded(11 * 10 * 3, 9), [1, 11, 10, 3]);
+    try {
+      for (const [layer, c, y, x] of [
+        ['r1', 1, 2, 2],
+        ['n2', 5, 3, 1],
+        ['r2', 3, 1, 4],
+        ['sum', 2, 2, 3],
+        ['n4', 4, 3, 2],
+        ['c2', 6, 1, 1],
+      ] as const) {
+        const unit = (t: tf.Tensor) => tf.sum(tf.slice(t, [0, y, x, c], [1, 1, 1, 1])) as tf.Scalar;
+        const want = tf.tidy(() => tf.grad((v: tf.Tensor) => unit(runner.forwardSync(v, [layer]).get(layer)!))(input));
+        const got = tf.tidy(() => tf.grad((v: tf.Tensor) => unit(diff.forward(v, [layer]).get(layer)!))(input));
+        const [a, g] = await Promise.all([want.data(), got.data()]);
+        tf.dispose([want, got]);
+        let mass = 0;
+        let worst = 0;
+        for (let i = 0; i < a.length; i++) {
+          worst = Math.max(worst, Math.abs(g[i] - a[i]));
+          mass += Math.abs(a[i]);
+        }
+        expect(mass, `${layer}: a live unit`).toBeGreaterThan(0);
+        expect(worst, layer).toBeLessThan(1e-5 * Math.max(1, mass));
+      }
+      // The values too: the folded forward equals the runner's (conv, then BN).
+      const [r, d] = tf.tidy(() => [
+        runner.forwardSync(input, ['n4']).get('n4')!,
+        diff.forward(input, ['n4']).get('n4')!,
+      ]);
+      const [rv, dv] = await Promise.all([r.data(), d.data()]);
+      tf.dispose([r, d]);
+      for (let i = 0; i < rv.length; i++) expect(dv[i]).toBeCloseTo(rv[i], 4);
+    } finally {
+      input.dispose();
+      diff.dispose();
+      runner.dispose();
+      await tf.setBackend('wasm');
+    }
+  });
+
   it('massShare: the fewest pixels by descending value holding 95 %', () => {
     // 10, 5, 3, 1, 1 (mass 20): 95 % = 19 → 10 + 5 + 3 + 1 = 19 on 4 pixels.
     expect(massShare(Float32Array.of(1, 10, 1, 3, 5), 20, 0.95)).toMatchObject({ pixels: 4 });

@@ -164,6 +164,8 @@ interface Prepared {
  */
 export class DifferentiableRunner {
   private readonly prepared = new Map<string, Prepared>();
+  /** BatchNorm layers folded into the linear conv-like layer they read: its kernels scaled, the BN's shift as bias. */
+  private readonly folded = new Map<string, { conv: ConvNode | DepthwiseNode | SeparableNode; p: Prepared }>();
   private readonly owned: tf.Tensor[] = [];
 
   constructor(
@@ -177,8 +179,35 @@ export class DifferentiableRunner {
     };
     // Flip (and for convs swap the channel axes of) each kernel once: tf.reverse is slow on wasm.
     const flip = (k: tf.Tensor4D) => (k.shape[0] * k.shape[1] === 1 ? k : (tf.reverse(k, [0, 1]) as tf.Tensor4D));
+    /** The kernels of a conv-like node from its weights [kernel, (pointwise,) bias?] (`bias` given apart). */
+    const prepare = (n: ConvNode | DepthwiseNode | SeparableNode, ws: tf.Tensor4D[], bias?: tf.Tensor): Prepared => {
+      const p: Prepared = { kernels: [], back: [] };
+      if (n.op === 'conv') {
+        const groups = n.groups ?? 1;
+        p.kernels = (groups > 1 ? tf.split(ws[0], groups, 3) : [ws[0]]).map((k) => keep(k as tf.Tensor4D));
+        p.back = p.kernels.map((k) => keep(flip(tf.transpose(k, [0, 1, 3, 2]))));
+      } else {
+        const dw = keep(ws[0]);
+        const m = dw.shape[3];
+        const f = flip(dw);
+        p.kernels = [dw];
+        p.back = Array.from({ length: m }, (_, q) =>
+          keep(m === 1 ? f : (tf.slice(f, [0, 0, 0, q], [-1, -1, -1, 1]) as tf.Tensor4D)),
+        );
+        if (n.op === 'separable') {
+          const pw = keep(ws[1]);
+          p.pointwise = [pw, keep(tf.transpose(pw, [0, 1, 3, 2]) as tf.Tensor4D)];
+        }
+      }
+      if (bias) p.bias = keep(bias);
+      return p;
+    };
+    const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+    const readers = new Map<string, number>();
+    for (const n of graph.nodes) for (const i of n.inputs) readers.set(i, (readers.get(i) ?? 0) + 1);
     try {
       tf.tidy(() => {
+        const tensors = new Map<string, tf.Tensor4D[]>();
         for (const n of graph.nodes) {
           if (n.op !== 'conv' && n.op !== 'depthwise' && n.op !== 'separable') continue;
           const ws = (weights.get(n.name) ?? []).map((w) => {
@@ -188,27 +217,37 @@ export class DifferentiableRunner {
           const need = (n.op === 'separable' ? 2 : 1) + (n.useBias ? 1 : 0);
           if (ws.length < need)
             throw new Error(`layer "${n.name}" (${n.op}) needs ${need} weight tensors, has ${ws.length}`);
-          const p: Prepared = { kernels: [], back: [] };
-          if (n.op === 'conv') {
-            const groups = n.groups ?? 1;
-            p.kernels = (groups > 1 ? tf.split(ws[0], groups, 3) : [ws[0]]).map((k) => keep(k as tf.Tensor4D));
-            p.back = p.kernels.map((k) => keep(flip(tf.transpose(k, [0, 1, 3, 2]))));
-            if (n.useBias) p.bias = keep(ws[1]);
-          } else {
-            const dw = keep(ws[0]);
-            const m = dw.shape[3];
-            const f = flip(dw);
-            p.kernels = [dw];
-            p.back = Array.from({ length: m }, (_, q) =>
-              keep(m === 1 ? f : (tf.slice(f, [0, 0, 0, q], [-1, -1, -1, 1]) as tf.Tensor4D)),
-            );
-            if (n.op === 'separable') {
-              const pw = keep(ws[1]);
-              p.pointwise = [pw, keep(tf.transpose(pw, [0, 1, 3, 2]) as tf.Tensor4D)];
-            }
-            if (n.useBias) p.bias = keep(ws[n.op === 'separable' ? 2 : 1]);
-          }
-          this.prepared.set(n.name, p);
+          tensors.set(n.name, ws);
+          const nk = n.op === 'separable' ? 2 : 1;
+          this.prepared.set(n.name, prepare(n, ws.slice(0, nk), n.useBias ? ws[nk] : undefined));
+        }
+        // A BatchNorm read only from a linear conv-like layer that nothing else reads folds into it here: one
+        // conv instead of conv, multiply and add forward, and one multiply fewer backward (MobileNetV2 has 52).
+        for (const bn of graph.nodes) {
+          if (bn.op !== 'bn' || bn.inputs.length !== 1) continue;
+          const conv = byName.get(bn.inputs[0]);
+          if (!conv || (conv.op !== 'conv' && conv.op !== 'depthwise' && conv.op !== 'separable')) continue;
+          if ((conv.activation ?? 'linear') !== 'linear' || readers.get(conv.name) !== 1) continue;
+          const w = weights.get(bn.name);
+          if (!w || w.length !== (bn.scale ? 1 : 0) + (bn.center ? 1 : 0) + 2) continue;
+          const [gamma, beta, mean, variance] = [
+            bn.scale ? w[0] : null,
+            bn.center ? w[bn.scale ? 1 : 0] : null,
+            w[w.length - 2],
+            w[w.length - 1],
+          ].map((d) => (d ? tf.tensor1d(d.data as Float32Array) : null));
+          // The runner's fold: y = x·a + b with a = γ / √(σ² + ε), b = β − μ·a.
+          const a = tf.mul(gamma ?? 1, tf.rsqrt(tf.add(variance!, bn.epsilon))) as tf.Tensor1D;
+          const b = tf.sub(beta ?? 0, tf.mul(mean!, a));
+          const ws = tensors.get(conv.name)!;
+          const nk = conv.op === 'separable' ? 2 : 1;
+          const scaled = ws.slice(0, nk);
+          if (conv.op === 'depthwise') {
+            const [, , C, m] = scaled[0].shape;
+            scaled[0] = tf.mul(scaled[0], tf.reshape(a, [1, 1, C, m])) as tf.Tensor4D;
+          } else scaled[nk - 1] = tf.mul(scaled[nk - 1], a) as tf.Tensor4D;
+          const bias = conv.useBias ? tf.add(tf.mul(ws[nk], a), b) : b;
+          this.folded.set(bn.name, { conv, p: prepare(conv, scaled, bias) });
         }
       });
     } catch (e) {
@@ -230,13 +269,21 @@ export class DifferentiableRunner {
       need.add(name);
       if (!given?.has(name)) stack.push(...n.inputs);
     }
+    // Folds apply where the conv's own output is neither asked for nor given (then it is never computed).
+    const folds = new Map(
+      [...this.folded].filter(([bn, f]) => need.has(bn) && !given?.has(bn) && !given?.has(f.conv.name)),
+    );
+    const skipped = new Set([...folds.values()].map((f) => f.conv.name).filter((c) => !outputs.includes(c)));
     const live = new Map<string, tf.Tensor>();
     for (const n of this.graph.nodes) {
-      if (!need.has(n.name)) continue;
+      if (!need.has(n.name) || skipped.has(n.name)) continue;
       const g = given?.get(n.name);
+      const fold = folds.get(n.name);
       if (g) live.set(n.name, g);
       else if (n.op === 'input') live.set(n.name, input);
-      else {
+      else if (fold && skipped.has(fold.conv.name)) {
+        live.set(n.name, this.convWith(fold.conv, fold.p, live.get(fold.conv.inputs[0])! as T4));
+      } else {
         const xs = n.inputs.map((i) => live.get(i)!);
         const own = this.prepared.get(n.name);
         let y: tf.Tensor;
@@ -266,6 +313,15 @@ export class DifferentiableRunner {
       }));
       return f(x);
     }
+    const y = this.convWith(n, p, x);
+    return n.activation === 'relu6' ? relu6(y) : applyActivation(y, n.activation);
+  }
+
+  /** A conv-like node's kernels (and bias) on x, differentiable in x only; no activation. */
+  private convWith(n: ConvNode | DepthwiseNode | SeparableNode, p: Prepared, x: T4): tf.Tensor {
+    const [, H, W] = x.shape;
+    const keff: Pair = [(n.kernel[0] - 1) * n.dilation[0] + 1, (n.kernel[1] - 1) * n.dilation[1] + 1];
+    const pads = padsOf(n.padding, H, W, keff, n.strides);
     let y: tf.Tensor;
     if (n.op === 'conv') {
       if (p.kernels.length === 1) y = convInputGrad(x, p.kernels[0], p.back[0], n.strides, pads, n.dilation);
@@ -280,8 +336,7 @@ export class DifferentiableRunner {
       y = depthwiseInputGrad(x, p.kernels[0], p.back, n.strides, pads, n.dilation);
       if (p.pointwise) y = convInputGrad(y as T4, p.pointwise[0], p.pointwise[1], [1, 1], [0, 0, 0, 0], [1, 1]);
     }
-    if (p.bias) y = tf.add(y, p.bias);
-    return n.activation === 'relu6' ? relu6(y) : applyActivation(y, n.activation);
+    return p.bias ? tf.add(y, p.bias) : y;
   }
 
   /** ∂ loss / ∂ x of a conv-like node from dy (its output's gradient). */
@@ -302,6 +357,7 @@ export class DifferentiableRunner {
     tf.dispose(this.owned);
     this.owned.length = 0;
     this.prepared.clear();
+    this.folded.clear();
   }
 }
 
