@@ -478,8 +478,14 @@ export class ModelRegistry {
         // Disposing on a lost context may fail; the memory went with the context.
       }
       m.runner = await this.buildRunner(m.source);
-      if (m.runner instanceof GraphRunner)
-        await m.runner.init(tf.zeros([1, ...inputSizeOf(m.runner, m.entry.preprocess)]));
+      if (m.runner instanceof GraphRunner) {
+        const x = tf.zeros([1, ...inputSizeOf(m.runner, m.entry.preprocess)]);
+        try {
+          await m.runner.init(x);
+        } finally {
+          x.dispose();
+        }
+      }
       m.channelCache = null;
     }
   }
