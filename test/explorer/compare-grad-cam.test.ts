@@ -6,58 +6,21 @@
  * on the same image through a second client (the prediction the main view would show); the map covers the model
  * input and is not all zero; a new image clears it.
  */
-import { readFileSync } from 'node:fs';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPinia, setActivePinia } from 'pinia';
-import type { HostBridge } from '../../renderer/src/bridge/types';
-import { EngineClient } from '../../common/engine-client';
-import { createNodeEngine } from '../../renderer/src/engine/node';
-import { serveEngine } from '../../renderer/src/engine/server';
-import type { PortLike } from '../../common/engine-protocol';
-import { useCompareStore } from '../../renderer/src/explorer/stores/compare';
-
-const ROOT = resolve(__dirname, '../..');
-const RESOURCES = `${resolve(ROOT, 'resources')}/`;
-const sample = (name: string) => {
-  const b = readFileSync(resolve(ROOT, 'resources/samples', name));
-  return { name, bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer };
-};
+import type { EngineClient } from '../../common/engine-client';
+import { RESOURCES, openCompareOnRealEngine, sample } from './compare-real-engine';
 
 describe('Grad-CAM in Compare panes (real engine, wasm)', () => {
-  let stop: () => void;
-  let ports: MessagePort[];
-  let store: ReturnType<typeof useCompareStore>;
+  let env: Awaited<ReturnType<typeof openCompareOnRealEngine>>;
+  let store: typeof env.store;
   let oracle: EngineClient;
 
   beforeAll(async () => {
-    setActivePinia(createPinia());
-    const engine = createNodeEngine({ warmUp: false });
-    const channel = new MessageChannel();
-    const second = new MessageChannel();
-    ports = [channel.port1, channel.port2, second.port1, second.port2];
-    const stops = [
-      serveEngine(channel.port2 as unknown as PortLike, engine),
-      serveEngine(second.port2 as unknown as PortLike, engine),
-    ];
-    stop = () => stops.forEach((s) => s());
-    oracle = new EngineClient(second.port1 as unknown as PortLike);
-    const bridge = {
-      kind: 'web',
-      resourcesBase: RESOURCES,
-      connectEngine: async () => channel.port1 as unknown as PortLike,
-    } as unknown as HostBridge;
-    store = useCompareStore();
-    await store.open(bridge);
+    env = await openCompareOnRealEngine();
+    ({ store, oracle } = env);
   }, 60_000);
 
-  afterAll(() => {
-    store?.close();
-    oracle?.dispose();
-    stop?.();
-    ports?.forEach((p) => p.close());
-  });
+  afterAll(() => env?.close());
 
   it('each pane gets its own model’s map for the top class; a new image clears it', async () => {
     const img = sample('chelsea.png');
