@@ -214,8 +214,9 @@ describe('wiring on WebGL2', () => {
     });
     expect(steps).toEqual({ entered: true, left: true, kept: true });
 
-    // While a pass streams: the first frame goes up at once, the rest wait for the next animation frame,
-    // which uploads them together and renders once.
+    // While a pass streams: the first frame goes up at once, the rest wait for one draw that uploads them together.
+    // On a GPU that draw is the next animation frame; here (SwiftShader, a software rasteriser) it may also wait for
+    // the last draw's GPU time to be repaid (scene/pacing.ts), but it is still one draw for the whole batch.
     const batch = await page.evaluate(async () => {
       const sc = (window as Win).__scene!;
       const b = window.__renderBench!;
@@ -229,7 +230,9 @@ describe('wiring on WebGL2', () => {
       const r0 = sc.stats().framesRendered;
       items.forEach((it, i) => sc.addFrame(b.syntheticFrame(it.id, i, it.shape, false)));
       const pending = sc.pendingFrames();
+      const t0 = performance.now();
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      while (sc.pendingFrames() > 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
       const st = sc.stats();
       return {
         pending,

@@ -44,6 +44,7 @@ import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from '.
 import { THEMES, type SceneColors } from './theme';
 import { recognizeBlocks, type BlockTree } from '../../analysis/blocks';
 import type { LayerMark } from '../../analysis/edit';
+import { RenderPacer, isSoftwareRenderer } from './pacing';
 
 export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
@@ -213,7 +214,9 @@ function createRenderer(canvas: HTMLCanvasElement): {
 } {
   let renderer: WebGLRenderer;
   try {
-    renderer = new WebGLRenderer({ canvas, antialias: true, powerPreference: 'high-performance' });
+    // Multisampling multiplies a software rasteriser's work per pixel (its draws run on the CPU the engine uses).
+    const software = isSoftwareRenderer(probeRendererName() ?? '');
+    renderer = new WebGLRenderer({ canvas, antialias: !software, powerPreference: 'high-performance' });
   } catch (e) {
     throw new Error(
       `The 3D view needs WebGL2, which is not available here (${e instanceof Error ? e.message : String(e)})`,
@@ -229,6 +232,23 @@ function createRenderer(canvas: HTMLCanvasElement): {
     },
     name: String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
   };
+}
+
+/**
+ * The GL renderer string a WebGL2 context gets here, read from a throwaway canvas whose context is released at once
+ * (context attributes such as antialias cannot change once the scene's canvas has a context); null without WebGL2.
+ */
+function probeRendererName(): string | null {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const name = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+    return name;
+  } catch {
+    return null;
+  }
 }
 
 /** The prediction as one label line: the top three classes with their probability. */
@@ -247,6 +267,9 @@ class FrameQueue {
   private readonly pending = new Map<string, LayerFrame>();
   get size(): number {
     return this.pending.size;
+  }
+  has(layerId: string): boolean {
+    return this.pending.has(layerId);
   }
   push(frame: LayerFrame): void {
     this.pending.set(frame.layerId, frame); // a newer frame of the same layer replaces a waiting one
@@ -268,6 +291,16 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   let options: SceneOptions = { maxTiles: 64, blocks: 'open', ...opts };
   let colors: SceneColors = THEMES[options.theme];
   const { renderer, limits, name: rendererName } = createRenderer(canvas);
+  const gl = renderer.getContext() as WebGL2RenderingContext;
+  const pacer = new RenderPacer({ software: isSoftwareRenderer(rendererName) });
+  /** The fence after the last draw (software rasterisers only: pacing.ts) and its poll timer. */
+  let fence: WebGLSync | null = null;
+  let fenceTimer = 0;
+  /** A paced draw waiting (frames only asked for it), and whether anything but arriving frames asked for a draw. */
+  let paceTimer = 0;
+  let wanted = false;
+  /** A frame was applied to the model without waiting in the queue (the first of a burst), not drawn yet. */
+  let applied = false;
 
   const scene = new Scene();
   scene.background = new Color(colors.background);
@@ -373,8 +406,45 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   // ---- rendering ----------------------------------------------------------------------------------------
 
   function invalidate(): void {
+    wanted = true;
+    schedule();
+  }
+
+  /** A draw for arriving frames only: on a software rasteriser it may wait (pacing.ts). */
+  function invalidateFrames(): void {
+    schedule();
+  }
+
+  function schedule(): void {
     if (disposed || raf) return;
     raf = requestAnimationFrame(frame);
+  }
+
+  /** The last layer of the network drawn is among the waiting frames: the pass is complete. */
+  function finalQueued(): boolean {
+    const order = shown()?.frameOrder;
+    return !!order?.length && queue.has(order[order.length - 1]);
+  }
+
+  function afterDraw(): void {
+    if (!pacer.software || contextLost) return;
+    if (fence) gl.deleteSync(fence);
+    fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    pacer.submitted(performance.now());
+    if (!fenceTimer) fenceTimer = window.setTimeout(pollFence, 8);
+  }
+
+  function pollFence(): void {
+    fenceTimer = 0;
+    if (!fence || disposed) return;
+    if (contextLost || gl.getSyncParameter(fence, gl.SYNC_STATUS) === gl.SIGNALED) {
+      pacer.completed(performance.now());
+      if (!contextLost) gl.deleteSync(fence);
+      fence = null;
+      return;
+    }
+    fenceTimer = window.setTimeout(pollFence, 8);
   }
 
   function glideTo(to: Pose, animate: boolean): void {
@@ -387,6 +457,24 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function frame(now: number): void {
     raf = 0;
     if (disposed) return;
+    if (!wanted && !rig.gliding) {
+      if (!queue.size && !applied) return; // a paced draw whose frames another draw has shown already
+      const wait = queue.size ? pacer.wait(performance.now(), finalQueued()) : 0;
+      if (wait > 0) {
+        if (!paceTimer)
+          paceTimer = window.setTimeout(() => {
+            paceTimer = 0;
+            invalidateFrames();
+          }, wait);
+        return;
+      }
+    }
+    wanted = false;
+    applied = false;
+    if (paceTimer) {
+      clearTimeout(paceTimer);
+      paceTimer = 0;
+    }
     flushFrames();
     const moving = rig.step(now);
     draw();
@@ -402,6 +490,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       model.applyDetail(camera.position.toArray() as V3, focalPx());
     }
     renderer.render(scene, camera);
+    afterDraw();
     framesRendered++;
     updateLabels();
   }
@@ -564,9 +653,12 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       return;
     }
     validateFrame(f); // a malformed frame throws here, naming the layer, not later inside a render
-    if (raf || queue.size) queue.push(f);
-    else applyFrame(f);
-    invalidate();
+    if (raf || queue.size || paceTimer) queue.push(f);
+    else {
+      applyFrame(f);
+      applied = true;
+    }
+    invalidateFrames();
   }
 
   function resetView(o?: { animate?: boolean }): void {
@@ -674,6 +766,8 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function onContextLost(e: Event): void {
     e.preventDefault(); // lets the browser restore the context
     contextLost = true;
+    fence = null; // gone with the context
+    pacer.completed(performance.now());
   }
   function onContextRestored(): void {
     contextLost = false;
@@ -783,6 +877,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     invalidate,
     renderNow() {
       if (disposed) return;
+      applied = false;
       flushFrames();
       controls.update();
       draw();
@@ -790,7 +885,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     stats,
     layout: () => model?.currentLayout ?? null,
     view: () => rig.pose(),
-    idle: () => raf === 0 && !rig.gliding && queue.size === 0,
+    idle: () => raf === 0 && paceTimer === 0 && !rig.gliding && queue.size === 0,
     setView(pose) {
       rig.set(pose);
       invalidate();
@@ -811,6 +906,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       if (disposed) return;
       if (raf) cancelAnimationFrame(raf);
       raf = 0;
+      clearTimeout(paceTimer);
+      clearTimeout(fenceTimer);
+      paceTimer = fenceTimer = 0;
+      if (fence && !contextLost) gl.deleteSync(fence);
+      fence = null;
       queue.clear();
       controls.removeEventListener('change', onControlsChange);
       controls.removeEventListener('start', onControlsStart);

@@ -1,0 +1,77 @@
+/**
+ * When the scene may draw while an engine pass streams frames in.
+ *
+ * On a GPU a draw costs the CPU almost nothing, and the scene draws at most once per animation frame, uploading
+ * every frame that arrived since the last one. A software rasteriser (SwiftShader, llvmpipe, WARP: what a machine
+ * without a usable GPU gets) draws on the CPU, on the same cores the engine's Worker computes the pass on: one draw
+ * of MobileNetV2's 161 layers takes SwiftShader about 100 ms, and drawing at every animation frame while frames
+ * stream kept its GPU thread busy for the whole pass and made the pass itself twice as slow. So, on a software
+ * rasteriser only, draws that nothing but arriving frames asked for are paced: the first frame of a burst is drawn
+ * at once, the last layer's frame is drawn at once, and in between a draw waits until the GPU has been idle for
+ * (1 / duty − 1) times as long as the last draw took (measured with a fence: submit → signalled), so that drawing
+ * takes at most `duty` of the time while a pass runs. A camera move, an option or a focus change is never paced.
+ */
+
+/** GL renderer strings of software rasterisers (UNMASKED_RENDERER_WEBGL, or RENDERER without the extension). */
+export function isSoftwareRenderer(name: string): boolean {
+  return /swiftshader|llvmpipe|softpipe|software|basic render|\bwarp\b/i.test(name);
+}
+
+export interface PaceOptions {
+  /** Whether draws run on the CPU (isSoftwareRenderer). Without it, frames never wait. */
+  software: boolean;
+  /** Largest share of the time that frame-only draws may take while frames stream (0 < duty ≤ 1). */
+  duty?: number;
+}
+
+export class RenderPacer {
+  readonly software: boolean;
+  private readonly duty: number;
+  /** When the last draw was submitted (ms, the caller's clock) and how long the GPU took for it. */
+  private lastSubmit = -Infinity;
+  private lastGpuMs = 0;
+  /** A draw whose completion has not been seen yet. */
+  private inFlight = false;
+
+  constructor(opts: PaceOptions) {
+    const duty = opts.duty ?? 0.25;
+    if (!(duty > 0 && duty <= 1)) throw new Error(`RenderPacer: duty must be in (0, 1], got ${duty}`);
+    this.software = opts.software;
+    this.duty = duty;
+  }
+
+  /**
+   * Milliseconds a draw that only new frames asked for should wait (0: draw now). `final`: the batch holds the last
+   * layer's frame, so the pass is complete and is shown at once.
+   */
+  wait(now: number, final: boolean): number {
+    if (!this.software || final) return 0;
+    if (this.inFlight) {
+      // Still drawing the last one: wait at least for it, and then the idle share (known once it completes).
+      return Math.max(1, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
+    }
+    return Math.max(0, this.lastSubmit + this.lastGpuMs / this.duty - now);
+  }
+
+  /** A draw was submitted at `now`. */
+  submitted(now: number): void {
+    this.lastSubmit = now;
+    this.inFlight = true;
+  }
+
+  /** The GPU finished the draw submitted last, at `now` (the fence was seen signalled then). */
+  completed(now: number): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.lastGpuMs = Math.max(0, now - this.lastSubmit);
+  }
+
+  /** How long the last completed draw took the GPU (ms; 0 before one completed). */
+  get gpuMs(): number {
+    return this.lastGpuMs;
+  }
+
+  get drawing(): boolean {
+    return this.inFlight;
+  }
+}

@@ -1,0 +1,106 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { nextTick } from 'vue';
+import { mount } from '@vue/test-utils';
+import { createPinia, setActivePinia } from 'pinia';
+import { useSessionStore } from '../../renderer/src/explorer/stores/session';
+import StatusBar from '../../renderer/src/explorer/components/StatusBar.vue';
+import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.vue';
+import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
+import { RenderPacer, isSoftwareRenderer } from '../../renderer/src/explorer/scene/pacing';
+import { FRAMES_REDRAW_MS } from '../../renderer/src/explorer/use-streamed-frames';
+
+describe('render pacing while frames stream', () => {
+  it('knows the software rasterisers by their GL renderer strings', () => {
+    // Strings as Chromium, Mesa and Windows report them.
+    for (const soft of [
+      'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)',
+      'Google SwiftShader',
+      'llvmpipe (LLVM 15.0.6, 256 bits)',
+      'Mesa softpipe',
+      'ANGLE (Microsoft, Microsoft Basic Render Driver Direct3D11 vs_5_0 ps_5_0, D3D11)',
+    ])
+      expect(isSoftwareRenderer(soft), soft).toBe(true);
+    for (const gpu of [
+      'ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 (0x00002504) Direct3D11 vs_5_0 ps_5_0, D3D11)',
+      'ANGLE (Apple, ANGLE Metal Renderer: Apple M2, Unspecified Version)',
+      'Mesa Intel(R) UHD Graphics 620 (KBL GT2)',
+      'AMD Radeon Pro 5500M OpenGL Engine',
+    ])
+      expect(isSoftwareRenderer(gpu), gpu).toBe(false);
+  });
+
+  it('never delays a draw on a GPU', () => {
+    const p = new RenderPacer({ software: false });
+    p.submitted(0);
+    expect(p.wait(1, false)).toBe(0);
+    p.completed(200);
+    expect(p.wait(201, false)).toBe(0);
+  });
+
+  it('on a software rasteriser, keeps frame-only draws to the duty share of the time', () => {
+    const p = new RenderPacer({ software: true, duty: 0.25 });
+    // The first frame of a burst: at once.
+    expect(p.wait(0, false)).toBe(0);
+    p.submitted(0);
+    // Drawing: wait (polling) until it completes; its GPU time is not known yet.
+    expect(p.wait(10, false)).toBeGreaterThan(0);
+    p.completed(100); // 100 ms of GPU time
+    expect(p.gpuMs).toBe(100);
+    // 100 ms drawn of every 400 ms: the next frame-only draw at 400.
+    expect(p.wait(150, false)).toBe(250);
+    expect(p.wait(400, false)).toBe(0);
+    // The last layer's frame is drawn at once whatever the budget says.
+    expect(p.wait(150, true)).toBe(0);
+  });
+
+  it('a draw still in flight holds the next one back for at least the budget of the last', () => {
+    const p = new RenderPacer({ software: true, duty: 0.5 });
+    p.submitted(0);
+    p.completed(60);
+    p.submitted(120);
+    // In flight since 120, the last took 60: not before 120 + 60 / 0.5 = 240.
+    expect(p.wait(130, false)).toBe(110);
+    expect(p.wait(300, false)).toBeGreaterThan(0); // still not complete: keep waiting
+  });
+
+  it('refuses a duty outside (0, 1]', () => {
+    expect(() => new RenderPacer({ software: true, duty: 0 })).toThrow(/duty/);
+    expect(() => new RenderPacer({ software: true, duty: 1.5 })).toThrow(/duty/);
+  });
+});
+
+describe('the layer list and status line while a new photo streams', () => {
+  beforeEach(() => setActivePinia(createPinia()));
+
+  it('rows keep their last frame until the new one arrives; the count follows the new pass', async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine()));
+    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+    await store.selectModel('tiny');
+    await settle();
+    const list = mount(LayerScrubber);
+    const status = mount(StatusBar);
+    const pending = () => list.findAll('li.pending').map((li) => li.attributes('data-layer-id'));
+    expect(pending()).toEqual([]);
+    expect(status.text()).toContain('layers 2/2');
+
+    // The next photo's pass: its first frame replaces the session's frames (the store keeps old ones for the scene
+    // only until then).
+    const conv1 = frameFor('conv1', 0, [8, 8, 4], 2);
+    conv1.max = new Float32Array(4).fill(0); // all four channels dead on this photo: the row's bar must change
+    conv1.min = new Float32Array(4).fill(0);
+    store.frames = new Map([['conv1', conv1]]);
+    store.framesVersion++;
+    await nextTick();
+    // Not at once: at most every FRAMES_REDRAW_MS.
+    expect(status.text()).toContain('layers 2/2');
+    await new Promise((r) => setTimeout(r, FRAMES_REDRAW_MS + 50));
+    await nextTick();
+    expect(status.text()).toContain('layers 1/2');
+    // pool1 still shows the last photo's frame (no row flips back to pending), conv1 its new one.
+    expect(pending()).toEqual([]);
+    expect(list.get('li[data-layer-id="conv1"] [data-testid="health-bar"]').attributes('aria-label')).toMatch(
+      /^4 of 4 channels dead/,
+    );
+  });
+});
