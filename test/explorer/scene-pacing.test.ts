@@ -7,7 +7,7 @@ import StatusBar from '../../renderer/src/explorer/components/StatusBar.vue';
 import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.vue';
 import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
 import { RenderPacer, isSoftwareRenderer } from '../../renderer/src/explorer/scene/pacing';
-import { FRAMES_REDRAW_MS } from '../../renderer/src/explorer/use-streamed-frames';
+import { FRAMES_REDRAW_MS, redrawInterval } from '../../renderer/src/explorer/use-streamed-frames';
 
 describe('render pacing while frames stream', () => {
   it('knows the software rasterisers by their GL renderer strings', () => {
@@ -72,6 +72,12 @@ describe('render pacing while frames stream', () => {
 describe('the layer list and status line while a new photo streams', () => {
   beforeEach(() => setActivePinia(createPinia()));
 
+  it('redraw ten times a second where frames are quick, less where showing one is slow', () => {
+    expect(redrawInterval(16.7)).toBe(100); // 60 Hz: every 100 ms
+    expect(redrawInterval(60)).toBe(240); // a 60 ms composite: one frame in four
+    expect(redrawInterval(170)).toBe(500); // capped: the list still moves twice a second
+  });
+
   it('rows keep their last frame until the new one arrives; the count follows the new pass', async () => {
     const store = useSessionStore();
     await store.connect(fakeBridge(new FakeEngine()));
@@ -102,5 +108,13 @@ describe('the layer list and status line while a new photo streams', () => {
     expect(list.get('li[data-layer-id="conv1"] [data-testid="health-bar"]').attributes('aria-label')).toMatch(
       /^4 of 4 channels dead/,
     );
+
+    // The pass's last layer is shown on the next animation frame, not after the interval.
+    store.frames = new Map([...store.frames, ['pool1', frameFor('pool1', 1, [4, 4, 4], 2)]]);
+    store.framesVersion++;
+    await nextTick(); // the watcher asks for the animation frame
+    await new Promise((r) => requestAnimationFrame(() => r(null)));
+    await nextTick();
+    expect(status.text()).toContain('layers 2/2');
   });
 });

@@ -3,53 +3,119 @@
  *
  * Frames stream in far faster than a list needs redrawing: the copy returned here is refreshed at most every
  * FRAMES_REDRAW_MS, on an animation frame, not once per arriving layer (the 3D scene still shows each layer as it
- * arrives). With `keepPrevious`, while a new pass of the same model streams, a layer keeps its previous frame until
- * the new one arrives — as the scene keeps its tiles — so the list's rows do not all flip back to "pending" and
- * remount their health bars at every photo; a new model (a new summary) starts from its own frames.
+ * arrives); the frame that completes the pass is shown on the next animation frame. All views of one session refresh on the same animation frame (one shared ticker), so a refresh costs
+ * the page one layout, one paint and one composite, not one per view. Where showing a frame is slow (a software
+ * compositor: the next animation frame comes 50–170 ms after a redraw under SwiftShader, on the cores the engine
+ * computes on), the interval grows to REDRAW_FRAMES times that frame time, up to MAX_REDRAW_MS.
+ *
+ * With `keepPrevious`, while a new pass of the same model streams, a layer keeps its previous frame until the new
+ * one arrives — as the scene keeps its tiles — so the list's rows do not all flip back to "pending" and remount
+ * their health bars at every photo; a new model (a new summary) starts from its own frames.
  */
-import { onBeforeUnmount, shallowRef, watch, type ShallowRef } from 'vue';
+import { effectScope, onBeforeUnmount, shallowRef, watch, type EffectScope, type ShallowRef } from 'vue';
 import type { LayerFrame } from '../../common/engine-protocol';
 import type { useSessionStore } from './stores/session';
 
+type SessionStore = ReturnType<typeof useSessionStore>;
+
 export const FRAMES_REDRAW_MS = 100;
+export const MAX_REDRAW_MS = 500;
+/** A redraw may take at most about one animation frame in this many while frames stream. */
+export const REDRAW_FRAMES = 4;
+
+/** The next interval between redraws, given how long the frame after the last redraw took to come (ms). */
+export function redrawInterval(frameMs: number): number {
+  return Math.min(MAX_REDRAW_MS, Math.max(FRAMES_REDRAW_MS, REDRAW_FRAMES * frameMs));
+}
+
+interface Ticker {
+  /** Bumped on the animation frame where the views redraw. */
+  tick: ShallowRef<number>;
+  users: number;
+  scope: EffectScope;
+  stopTimers(): void;
+}
+
+const tickers = new WeakMap<SessionStore, Ticker>();
+
+function acquire(store: SessionStore): Ticker {
+  let t = tickers.get(store);
+  if (t) {
+    t.users++;
+    return t;
+  }
+  const tick = shallowRef(0);
+  const scope = effectScope(true);
+  let timer: ReturnType<typeof setTimeout> | 0 = 0;
+  let raf = 0;
+  let shownAt = 0;
+  let interval = FRAMES_REDRAW_MS;
+  const show = () => {
+    raf = requestAnimationFrame((at) => {
+      raf = 0;
+      shownAt = performance.now();
+      tick.value++;
+      // How long showing it took: the time to the next animation frame.
+      requestAnimationFrame((next) => (interval = redrawInterval(next - at)));
+    });
+  };
+  scope.run(() => {
+    watch(
+      () => store.framesVersion,
+      () => {
+        if (raf) return;
+        // The pass's last layer: shown on the next animation frame, with the scene's last draw.
+        const total = store.summary?.frameOrder.length ?? 0;
+        if (total && store.frames.size >= total) {
+          if (timer) clearTimeout(timer);
+          timer = 0;
+          show();
+          return;
+        }
+        if (timer) return;
+        timer = setTimeout(
+          () => {
+            timer = 0;
+            show();
+          },
+          Math.max(0, shownAt + interval - performance.now()),
+        );
+      },
+    );
+  });
+  t = {
+    tick,
+    users: 1,
+    scope,
+    stopTimers() {
+      if (timer) clearTimeout(timer);
+      cancelAnimationFrame(raf);
+    },
+  };
+  tickers.set(store, t);
+  return t;
+}
+
+function release(store: SessionStore, t: Ticker): void {
+  if (--t.users > 0) return;
+  t.stopTimers();
+  t.scope.stop();
+  tickers.delete(store);
+}
 
 export function useStreamedFrames(
-  store: ReturnType<typeof useSessionStore>,
+  store: SessionStore,
   opts: { keepPrevious?: boolean } = {},
 ): ShallowRef<ReadonlyMap<string, LayerFrame>> {
   const shown = shallowRef<ReadonlyMap<string, LayerFrame>>(new Map(store.frames));
   let shownFor = store.summary;
-  let timer: ReturnType<typeof setTimeout> | 0 = 0;
-  let raf = 0;
-  let shownAt = 0;
-
-  function refresh(): void {
-    shownAt = performance.now();
+  const ticker = acquire(store);
+  watch(ticker.tick, () => {
     const next = opts.keepPrevious && store.summary === shownFor ? new Map(shown.value) : new Map<string, LayerFrame>();
     for (const [id, f] of store.frames) next.set(id, f);
     shownFor = store.summary;
     shown.value = next;
-  }
-
-  watch(
-    () => store.framesVersion,
-    () => {
-      if (timer || raf) return;
-      timer = setTimeout(
-        () => {
-          timer = 0;
-          raf = requestAnimationFrame(() => {
-            raf = 0;
-            refresh();
-          });
-        },
-        Math.max(0, shownAt + FRAMES_REDRAW_MS - performance.now()),
-      );
-    },
-  );
-  onBeforeUnmount(() => {
-    if (timer) clearTimeout(timer);
-    cancelAnimationFrame(raf);
   });
+  onBeforeUnmount(() => release(store, ticker));
   return shown;
 }
