@@ -251,6 +251,9 @@ export class AnalyzeRun implements AsyncIterable<AnalyzeEvent> {
       case 'frame':
         if (!this.superseded) ev = { type: 'frame', frame: reply.frame };
         break;
+      case 'frames':
+        if (!this.superseded) for (const frame of reply.frames) this.dispatch({ type: 'frame', frame });
+        break;
       case 'done':
         this.finish({
           type: 'done',

@@ -368,6 +368,11 @@ const ReplySchemas = {
     preview: RgbaPixels,
   }),
   frame: v.object({ type: v.literal('frame'), id: Id, frame: FrameSchema }),
+  frames: v.object({
+    type: v.literal('frames'),
+    id: Id,
+    frames: v.pipe(v.array(FrameSchema), v.minLength(1, 'frames: an empty batch'), v.maxLength(100_000)),
+  }),
   done: v.object({
     type: v.literal('done'),
     id: Id,
@@ -423,14 +428,14 @@ function pixelProblem(what: string, p: Pixels): string | null {
     : `${what}.data: ${p.data.length} bytes; ${p.width}×${p.height} RGBA needs ${need}`;
 }
 
-function frameProblem(f: Frame): string | null {
+/** `at`: where the frame sits in its reply ("frame.frame", "frames.frames[3]"). */
+function frameProblem(f: Frame, at = 'frame.frame'): string | null {
   const [h, w, c] = f.shape;
-  if (f.data.length !== h * w * c)
-    return `frame.frame.data: ${f.data.length} bytes; shape ${h}×${w}×${c} needs ${h * w * c}`;
+  if (f.data.length !== h * w * c) return `${at}.data: ${f.data.length} bytes; shape ${h}×${w}×${c} needs ${h * w * c}`;
   if (f.zeros !== undefined && f.zeros > f.fullShape.reduce((a, b) => a * b, 1))
-    return `frame.frame.zeros: ${f.zeros} zeros in a layer of ${f.fullShape.reduce((a, b) => a * b, 1)} values`;
+    return `${at}.zeros: ${f.zeros} zeros in a layer of ${f.fullShape.reduce((a, b) => a * b, 1)} values`;
   if (f.min.length !== c || f.max.length !== c)
-    return `frame.frame.min/max: ${f.min.length}/${f.max.length} entries; ${c} channels need ${c} each`;
+    return `${at}.min/max: ${f.min.length}/${f.max.length} entries; ${c} channels need ${c} each`;
   return null;
 }
 
@@ -478,6 +483,13 @@ const replyChecks: Partial<Record<EngineReply['type'], (m: never) => string | nu
   },
   image: (m: Extract<EngineReply, { type: 'image' }>) => pixelProblem('image.preview', m.preview),
   frame: (m: Extract<EngineReply, { type: 'frame' }>) => frameProblem(m.frame),
+  frames: (m: Extract<EngineReply, { type: 'frames' }>) => {
+    for (const [i, f] of m.frames.entries()) {
+      const problem = frameProblem(f, `frames.frames[${i}]`);
+      if (problem) return problem;
+    }
+    return null;
+  },
   channel: (m: Extract<EngineReply, { type: 'channel' }>) =>
     m.values.length === m.shape[0] * m.shape[1]
       ? null

@@ -377,6 +377,8 @@ export type EngineReply =
       /** the model input as RGBA, inputSize */ preview: { width: number; height: number; data: Uint8ClampedArray };
     }
   | { type: 'frame'; id: number; frame: LayerFrame }
+  /** Several layers' frames in stream order (what a pass computed between two turns of the engine's event loop). */
+  | { type: 'frames'; id: number; frames: LayerFrame[] }
   | {
       type: 'done';
       id: number;

@@ -98,6 +98,35 @@ describe('hostile replies', () => {
     expect(frames).toHaveLength(1);
   });
 
+  it.each(BAD_FRAMES)(
+    'a batch of frames with one %s fails the pass, naming its place, and none is delivered',
+    async (_n, bad) => {
+      const { outcome, reported, frames } = await analyzeWith((id) => [
+        { type: 'frames', id, frames: [frame(), bad, frame({ layerId: 'later' })] },
+        { type: 'done', id, timings, backend: 'wasm' },
+      ]);
+      expect(outcome).toBeInstanceOf(EngineError);
+      expect((outcome as EngineError).message).toMatch(/^malformed engine reply: frames\.frames(\.1|\[1\])/);
+      expect(reported).toHaveLength(1);
+      expect(frames).toEqual([]);
+    },
+  );
+
+  it('an empty batch of frames is refused; a good batch reaches the listener frame by frame, in order', async () => {
+    const empty = await analyzeWith((id) => [
+      { type: 'frames', id, frames: [] },
+      { type: 'done', id, timings, backend: 'wasm' },
+    ]);
+    expect((empty.outcome as EngineError).message).toMatch(/empty batch/);
+    const good = await analyzeWith((id) => [
+      { type: 'frame', id, frame: frame({ layerId: 'a' }) },
+      { type: 'frames', id, frames: [frame({ layerId: 'b', index: 1 }), frame({ layerId: 'c', index: 2 })] },
+      { type: 'done', id, timings, backend: 'wasm' },
+    ]);
+    expect(good.outcome).toBe('done');
+    expect(good.frames.map((f) => (f as { layerId: string }).layerId)).toEqual(['a', 'b', 'c']);
+  });
+
   it('an image preview whose pixels do not match its size fails the pass', async () => {
     const { outcome } = await analyzeWith((id) => [
       {

@@ -1,7 +1,7 @@
 /**
  * Injected with page.addInitScript (scripts/bench-app-pass.ts) into the app and the bench page before their own
  * scripts run. On the page's main thread it timestamps every `analyze` request an EngineClient posts on its
- * MessagePort, and the `frame` and `done` replies to it as they are dispatched to the client's listener — the
+ * MessagePort, and the `frame` (or `frames`: several in one message) and `done` replies to it as they are dispatched to the client's listener — the
  * same instant in both pages, so the app's pass and the bench page's are measured alike, with no hook in the app.
  * `window.__passProbe.passes`: one record per analyze request, in order; `longTasks`: the main thread's long tasks.
  */
@@ -40,8 +40,8 @@
       const record = reply && byPort.get(this)?.get(reply.id);
       if (record) {
         const now = performance.now();
-        if (reply.type === 'frame') {
-          record.frames++;
+        if (reply.type === 'frame' || reply.type === 'frames') {
+          record.frames += reply.type === 'frames' ? reply.frames.length : 1;
           record.firstFrameAt ??= now;
           record.lastFrameAt = now;
         } else if (reply.type === 'done') {

@@ -102,7 +102,7 @@ const now = () => performance.now();
 const DECODE_CACHE_PIXELS = 16_000_000;
 
 /** Yields to the event loop so cancel messages are seen (Node: setImmediate; worker: a MessageChannel ping, not the 4 ms-clamped setTimeout). */
-function makeYield(): () => Promise<void> {
+export function makeYield(): () => Promise<void> {
   const g = globalThis as { setImmediate?: (cb: () => void) => void };
   if (typeof g.setImmediate === 'function') return () => new Promise((r) => g.setImmediate!(r));
   if (typeof MessageChannel !== 'undefined') {
