@@ -238,7 +238,13 @@ function createRenderer(canvas: HTMLCanvasElement): {
  * The GL renderer string a WebGL2 context gets here, read from a throwaway canvas whose context is released at once
  * (context attributes such as antialias cannot change once the scene's canvas has a context); null without WebGL2.
  */
+let probedName: string | null | undefined;
 function probeRendererName(): string | null {
+  if (probedName !== undefined) return probedName; // once per page: every scene (Compare's panes) asks
+  probedName = probeOnce();
+  return probedName;
+}
+function probeOnce(): string | null {
   try {
     const gl = document.createElement('canvas').getContext('webgl2');
     if (!gl) return null;
