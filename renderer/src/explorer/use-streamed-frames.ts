@@ -13,7 +13,7 @@
  * their health bars at every photo; a new model (a new summary) starts from its own frames.
  */
 import { effectScope, onBeforeUnmount, shallowRef, watch, type EffectScope, type ShallowRef } from 'vue';
-import type { LayerFrame } from '../../common/engine-protocol';
+import type { LayerFrame } from '../../../common/engine-protocol';
 import type { useSessionStore } from './stores/session';
 
 type SessionStore = ReturnType<typeof useSessionStore>;
