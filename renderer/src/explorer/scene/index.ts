@@ -234,11 +234,11 @@ function createRenderer(canvas: HTMLCanvasElement): {
   };
 }
 
+let probedName: string | null | undefined;
 /**
  * The GL renderer string a WebGL2 context gets here, read from a throwaway canvas whose context is released at once
  * (context attributes such as antialias cannot change once the scene's canvas has a context); null without WebGL2.
  */
-let probedName: string | null | undefined;
 function probeRendererName(): string | null {
   if (probedName !== undefined) return probedName; // once per page: every scene (Compare's panes) asks
   probedName = probeOnce();
@@ -305,7 +305,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   /** A paced draw waiting (frames only asked for it), and whether anything but arriving frames asked for a draw. */
   let paceTimer = 0;
   let wanted = false;
-  /** A frame was applied to the model without waiting in the queue (the first of a burst), not drawn yet. */
+  /** Frames were applied to the model (the first of a burst at once, or a queue flushed by stats()), not drawn yet. */
   let applied = false;
 
   const scene = new Scene();
@@ -476,7 +476,6 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       }
     }
     wanted = false;
-    applied = false;
     if (paceTimer) {
       clearTimeout(paceTimer);
       paceTimer = 0;
@@ -496,6 +495,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       model.applyDetail(camera.position.toArray() as V3, focalPx());
     }
     renderer.render(scene, camera);
+    applied = false;
     afterDraw();
     framesRendered++;
     updateLabels();
@@ -638,8 +638,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     model.addFrame(f);
   }
 
+  /** Applies the waiting frames to the model (drawn by the next draw: `applied`). */
   function flushFrames(): void {
+    if (!queue.size) return;
     queue.drain(applyFrame);
+    applied = true;
   }
 
   function addFrame(f: LayerFrame): void {
@@ -883,7 +886,6 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     invalidate,
     renderNow() {
       if (disposed) return;
-      applied = false;
       flushFrames();
       controls.update();
       draw();
