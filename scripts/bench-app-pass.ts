@@ -14,7 +14,7 @@
  * TaskDuration, from the drop until three animation frames after the pass). Here the app's scene draws with
  * SwiftShader, on the same 2 CPU cores the engine runs on.
  *
- *   npx tsx scripts/bench-app-pass.ts [--json] [--reps 5] [--models a,b] [--backends wasm]
+ *   npx tsx scripts/bench-app-pass.ts [--json] [--reps 5] [--models a,b] [--backends wasm] [--software-compositing]
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -90,6 +90,8 @@ export interface AppPassRow {
   samples: { app: number[]; benchPage: number[] };
   /** 1-minute load average before and after this model's reps. */
   load: [number, number];
+  /** How Chromium composited the pages: with SwiftShader (the e2e flags) or in software (--software-compositing). */
+  compositing: 'swiftshader' | 'software';
 }
 
 async function taskMs(page: Page, run: () => Promise<Seen>): Promise<Measured> {
@@ -178,13 +180,19 @@ export async function runAppPassBench(opts: {
   models: string[];
   reps?: number;
   backend?: BackendName;
+  /**
+   * Composite the page in software (--disable-gpu-compositing), as Chromium does on a machine without a usable GPU,
+   * keeping SwiftShader for WebGL only. By default this headless Chromium composites with SwiftShader too (the
+   * e2e flags), which costs the GPU process 40–170 ms of CPU per compositor frame.
+   */
+  softwareCompositing?: boolean;
   log: (s: string) => void;
 }): Promise<AppPassRow[]> {
   const reps = Math.max(5, opts.reps ?? 5);
   const backend = opts.backend ?? 'wasm';
   opts.log('building the web app and the bench page…');
   const web = await buildAndServe({ configFile: `${ROOT}vite.web.config.ts` });
-  const browser = await launchBrowser();
+  const browser = await launchBrowser(opts.softwareCompositing ? ['--disable-gpu-compositing'] : []);
   const rows: AppPassRow[] = [];
   try {
     const bench = await openEnginePage({ entry: 'bench.html', browser, initScript: PASS_PROBE });
@@ -243,6 +251,7 @@ export async function runAppPassBench(opts: {
         model,
         backend,
         reps,
+        compositing: opts.softwareCompositing ? 'software' : 'swiftshader',
         app: {
           ...appN,
           dropToLastFrameMs: round(median(a.map((x) => x.rec.lastFrameAt! - x.rec.startAt))),
@@ -267,7 +276,9 @@ export async function runAppPassBench(opts: {
 
 export function appPassTable(rows: AppPassRow[]): string {
   const lines = [
-    'The app’s pass vs the bench page’s (Chromium, same model, backend and photo; medians of warm reps)',
+    `The app’s pass vs the bench page’s (Chromium, same model, backend and photo; medians of warm reps; page composited ${
+      rows[0]?.compositing === 'software' ? 'in software' : 'with SwiftShader'
+    })`,
     '',
     'model                    backend  app ms  bench page ms  ratio  drop→last ms  engine ms app/page (ratio)  main thread ms/pass app/page  long tasks app (ms)  load',
   ];
@@ -297,6 +308,7 @@ async function main(args: string[]): Promise<void> {
     models: (opt('--models') ?? 'mobilenetv2-pretrained,inceptionv3-pretrained').split(','),
     reps: Number(opt('--reps') ?? 5),
     backend: (opt('--backends') ?? 'wasm') as BackendName,
+    softwareCompositing: args.includes('--software-compositing'),
     log: (s) => json || console.error(s),
   });
   console.log(json ? JSON.stringify(rows) : appPassTable(rows));
