@@ -166,7 +166,8 @@ describe('engine recovery', () => {
     expect(s.notice).toMatch(/^The engine stopped responding while running a test that spins; it was restarted\.$/);
     await expect.poll(() => page.getByTestId('notice').textContent()).toContain('it was restarted');
     expect(await page.getByTestId('notice-restart').isVisible()).toBe(true);
-    expect(s.status).toMatch(/layers (\d+)\/\1/);
+    // The status line follows the store within an animation frame (it redraws on a ticker, not per layer).
+    await expect.poll(async () => (await shown()).status).toMatch(/layers (\d+)\/\1/);
     await page.screenshot({ path: screenshotPath('recovery-spin.png') });
   });
 
