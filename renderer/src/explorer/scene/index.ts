@@ -44,7 +44,7 @@ import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from '.
 import { THEMES, type SceneColors } from './theme';
 import { recognizeBlocks, type BlockTree } from '../../analysis/blocks';
 import type { LayerMark } from '../../analysis/edit';
-import { RenderPacer, isSoftwareRenderer } from './pacing';
+import { FENCE_POLL_MS, RenderPacer, isSoftwareRenderer } from './pacing';
 
 export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
@@ -438,7 +438,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
     gl.flush();
     pacer.submitted(performance.now());
-    if (!fenceTimer) fenceTimer = window.setTimeout(pollFence, 8);
+    if (!fenceTimer) fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
   }
 
   function pollFence(): void {
@@ -450,7 +450,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       fence = null;
       return;
     }
-    fenceTimer = window.setTimeout(pollFence, 8);
+    fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
   }
 
   function glideTo(to: Pose, animate: boolean): void {

@@ -17,6 +17,9 @@ export function isSoftwareRenderer(name: string): boolean {
   return /swiftshader|llvmpipe|softpipe|software|basic render|\bwarp\b/i.test(name);
 }
 
+/** How often the scene looks at the last draw's fence (ms); a draw waiting on one never retries sooner. */
+export const FENCE_POLL_MS = 8;
+
 export interface PaceOptions {
   /** Whether draws run on the CPU (isSoftwareRenderer). Without it, frames never wait. */
   software: boolean;
@@ -48,7 +51,7 @@ export class RenderPacer {
     if (!this.software || final) return 0;
     if (this.inFlight) {
       // Still drawing the last one: wait at least for it, and then the idle share (known once it completes).
-      return Math.max(1, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
+      return Math.max(FENCE_POLL_MS, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
     }
     return Math.max(0, this.lastSubmit + this.lastGpuMs / this.duty - now);
   }
@@ -69,9 +72,5 @@ export class RenderPacer {
   /** How long the last completed draw took the GPU (ms; 0 before one completed). */
   get gpuMs(): number {
     return this.lastGpuMs;
-  }
-
-  get drawing(): boolean {
-    return this.inFlight;
   }
 }
