@@ -39,6 +39,8 @@ export default defineConfig({
     target: 'es2022',
     // tfjs alone is ~1 MB minified; splitting it further would only add requests.
     chunkSizeWarningLimit: 2000,
+    // NO_MINIFY=1: readable function names in profiles and traces (scripts/bench-app-pass.ts --trace).
+    minify: !process.env.NO_MINIFY,
     rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },
   },
 });

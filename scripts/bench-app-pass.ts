@@ -15,6 +15,11 @@
  * SwiftShader, on the same 2 CPU cores the engine runs on.
  *
  *   npx tsx scripts/bench-app-pass.ts [--json] [--reps 5] [--models a,b] [--backends wasm] [--software-compositing]
+ *                                     [--trace /tmp/app.json]   (a Chrome trace of the app's last rep, per model)
+ *
+ * With --trace: TRACE_JS=1 adds V8's sampling profiler (JavaScript by function; it slows the pages down, so read
+ * its times as shares), TRACE_INVALIDATIONS=1 what invalidated style, layout and paint, and NO_MINIFY=1 builds the
+ * app unminified so the functions keep their names. Open the file in Perfetto (ui.perfetto.dev) or chrome://tracing.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -93,6 +98,21 @@ export interface AppPassRow {
   /** How Chromium composited the pages: with SwiftShader (the e2e flags) or in software (--software-compositing). */
   compositing: 'swiftshader' | 'software';
 }
+
+/** What a --trace records: the main thread's tasks with JS samples, paint and layout, and the GPU process. */
+const TRACE_CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'disabled-by-default-devtools.timeline.frame',
+  ...(process.env.TRACE_INVALIDATIONS ? ['disabled-by-default-devtools.timeline.invalidationTracking'] : []),
+  ...(process.env.TRACE_JS ? ['disabled-by-default-v8.cpu_profiler'] : []),
+  'v8.execute',
+  'blink',
+  'cc',
+  'gpu',
+  'viz',
+  'toplevel',
+];
 
 async function taskMs(page: Page, run: () => Promise<Seen>): Promise<Measured> {
   const cdp = await page.context().newCDPSession(page);
@@ -186,6 +206,8 @@ export async function runAppPassBench(opts: {
    * e2e flags), which costs the GPU process 40–170 ms of CPU per compositor frame.
    */
   softwareCompositing?: boolean;
+  /** Write a Chrome trace (chrome://tracing, Perfetto) of the app's last rep of each model to this path (model-suffixed). */
+  trace?: string;
   log: (s: string) => void;
 }): Promise<AppPassRow[]> {
   const reps = Math.max(5, opts.reps ?? 5);
@@ -219,7 +241,13 @@ export async function runAppPassBench(opts: {
         for (const side of i % 2 ? ['app', 'bench'] : ['bench', 'app']) {
           if (side === 'app') {
             await app.page.bringToFront();
+            const tracing = opts.trace && i === reps ? `${opts.trace.replace(/\.json$/, '')}-${model}.json` : null;
+            if (tracing) await browser.startTracing(app.page, { path: tracing, categories: TRACE_CATEGORIES });
             const r = await taskMs(app.page, () => dropPhoto(app.page));
+            if (tracing) {
+              await browser.stopTracing();
+              opts.log(`  trace of the app's rep ${i}: ${tracing}`);
+            }
             if (r.rec.frames !== layers) throw new Error(`app: ${r.rec.frames} of ${layers} layers arrived`);
             if (i > 0) a.push(r);
           } else {
@@ -309,6 +337,7 @@ async function main(args: string[]): Promise<void> {
     reps: Number(opt('--reps') ?? 5),
     backend: (opt('--backends') ?? 'wasm') as BackendName,
     softwareCompositing: args.includes('--software-compositing'),
+    trace: opt('--trace'),
     log: (s) => json || console.error(s),
   });
   console.log(json ? JSON.stringify(rows) : appPassTable(rows));

@@ -18,7 +18,8 @@
  *                                       on a GPU (here WebGL is SwiftShader: correct, not fast)
  *   npm run bench -- --browser --app    the app's own pass vs the bench page's, same model and backend, and the
  *                                       app's main-thread work per pass (bench-app-pass.ts; --software-compositing
- *                                       composites the pages in software, as Chromium does without a usable GPU)
+ *                                       composites the pages in software, as Chromium does without a usable GPU;
+ *                                       --trace FILE writes a Chrome trace of the app's last rep per model)
  *   npm run bench -- --pth              torchvision .pth → first frame vs the seeded build, and peak memory /
  *                                       file size (bench-pth.ts; writes the state dicts with PyTorch)
  *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
@@ -261,6 +262,7 @@ export async function main(args: string[]): Promise<void> {
       reps: Number(option(args, '--reps') ?? 5),
       backend: (option(args, '--backends') ?? 'wasm') as BackendName,
       softwareCompositing: args.includes('--software-compositing'),
+      trace: option(args, '--trace'),
       log,
     });
     console.log(json ? JSON.stringify(rows) : appPassTable(rows));
