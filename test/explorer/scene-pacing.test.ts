@@ -63,6 +63,24 @@ describe('render pacing while frames stream', () => {
     expect(p.wait(300, false)).toBeGreaterThan(0); // still not complete: keep waiting
   });
 
+  it("a new photo's frames over maps on screen wait like the rest, from the first; a GPU never waits", () => {
+    const p = new RenderPacer({ software: true, duty: 0.25 });
+    p.hold(0); // nothing shown yet, its cost unknown: no wait
+    expect(p.wait(0, false)).toBe(0);
+    p.submitted(0);
+    p.completed(120); // showing a draw took 120 ms
+    // Long after, a new photo's first frame arrives over the old maps: it waits 4 × 120 ms from then.
+    p.hold(5000);
+    expect(p.wait(5000, false)).toBe(480);
+    expect(p.wait(5300, false)).toBe(180);
+    expect(p.wait(5300, true)).toBe(0); // the pass's last layer: at once
+    const gpu = new RenderPacer({ software: false });
+    gpu.submitted(0);
+    gpu.completed(120);
+    gpu.hold(5000);
+    expect(gpu.wait(5000, false)).toBe(0);
+  });
+
   it('refuses a duty outside (0, 1]', () => {
     expect(() => new RenderPacer({ software: true, duty: 0 })).toThrow(/duty/);
     expect(() => new RenderPacer({ software: true, duty: 1.5 })).toThrow(/duty/);

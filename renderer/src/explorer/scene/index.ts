@@ -44,7 +44,7 @@ import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from '.
 import { THEMES, type SceneColors } from './theme';
 import { recognizeBlocks, type BlockTree } from '../../analysis/blocks';
 import type { LayerMark } from '../../analysis/edit';
-import { FENCE_POLL_MS, RenderPacer, isSoftwareRenderer } from './pacing';
+import { RenderPacer, isSoftwareRenderer } from './pacing';
 
 export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
@@ -297,16 +297,16 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   let options: SceneOptions = { maxTiles: 64, blocks: 'open', ...opts };
   let colors: SceneColors = THEMES[options.theme];
   const { renderer, limits, name: rendererName } = createRenderer(canvas);
-  const gl = renderer.getContext() as WebGL2RenderingContext;
   const pacer = new RenderPacer({ software: isSoftwareRenderer(rendererName) });
-  /** The fence after the last draw (software rasterisers only: pacing.ts) and its poll timer. */
-  let fence: WebGLSync | null = null;
-  let fenceTimer = 0;
+  /** The animation frame after the last draw, which tells how long showing it took (software rasterisers only). */
+  let shownRaf = 0;
   /** A paced draw waiting (frames only asked for it), and whether anything but arriving frames asked for a draw. */
   let paceTimer = 0;
   let wanted = false;
   /** Frames were applied to the model (the first of a burst at once, or a queue flushed by stats()), not drawn yet. */
   let applied = false;
+  /** A new input image is placed and waits for a paced draw (software rasterisers: it comes with its pass's frames). */
+  let imageWaiting = false;
 
   const scene = new Scene();
   scene.background = new Color(colors.background);
@@ -432,25 +432,20 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     return !!order?.length && queue.has(order[order.length - 1]);
   }
 
+  /**
+   * On a software rasteriser, how long the draw takes to reach the screen: the next animation frame comes once the
+   * compositor has taken this one (rasterised and swapped on the CPU), which is the cost pacing bounds. A WebGL fence
+   * measured only the draw, not the composite and swap that cost more, and Chromium's getSyncParameter blocked the
+   * main thread for up to 200 ms while the GPU process was busy.
+   */
   function afterDraw(): void {
     if (!pacer.software || contextLost) return;
-    if (fence) gl.deleteSync(fence);
-    fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
-    gl.flush();
     pacer.submitted(performance.now());
-    if (!fenceTimer) fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
-  }
-
-  function pollFence(): void {
-    fenceTimer = 0;
-    if (!fence || disposed) return;
-    if (contextLost || gl.getSyncParameter(fence, gl.SYNC_STATUS) === gl.SIGNALED) {
-      pacer.completed(performance.now());
-      if (!contextLost) gl.deleteSync(fence);
-      fence = null;
-      return;
-    }
-    fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
+    if (!shownRaf)
+      shownRaf = requestAnimationFrame(() => {
+        shownRaf = 0;
+        pacer.completed(performance.now());
+      });
   }
 
   function glideTo(to: Pose, animate: boolean): void {
@@ -464,8 +459,8 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     raf = 0;
     if (disposed) return;
     if (!wanted && !rig.gliding) {
-      if (!queue.size && !applied) return; // a paced draw whose frames another draw has shown already
-      const wait = queue.size ? pacer.wait(performance.now(), finalQueued()) : 0;
+      if (!queue.size && !applied && !imageWaiting) return; // a paced draw whose frames another draw has shown already
+      const wait = queue.size || imageWaiting ? pacer.wait(performance.now(), finalQueued()) : 0;
       if (wait > 0) {
         if (!paceTimer)
           paceTimer = window.setTimeout(() => {
@@ -495,7 +490,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       model.applyDetail(camera.position.toArray() as V3, focalPx());
     }
     renderer.render(scene, camera);
-    applied = false;
+    applied = imageWaiting = false;
     afterDraw();
     framesRendered++;
     updateLabels();
@@ -663,7 +658,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     }
     validateFrame(f); // a malformed frame throws here, naming the layer, not later inside a render
     if (raf || queue.size || paceTimer) queue.push(f);
-    else {
+    else if (pacer.software && model.frameOf(f.layerId)) {
+      // A new photo's first frame over the last one's maps: paced like the rest (pacing.ts, hold).
+      pacer.hold(performance.now());
+      queue.push(f);
+    } else {
       applyFrame(f);
       applied = true;
     }
@@ -775,7 +774,6 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function onContextLost(e: Event): void {
     e.preventDefault(); // lets the browser restore the context
     contextLost = true;
-    fence = null; // gone with the context
     pacer.completed(performance.now());
   }
   function onContextRestored(): void {
@@ -847,9 +845,15 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     editMarks: () => marks,
     setInputImage(img) {
       if (disposed) throw new Error('FeatureScene: setInputImage after dispose');
+      const replacing = imageData !== null;
       imageData = checkPixels(img, 'setInputImage');
       imagePlane.place(imageData, model?.currentLayout.image ?? null);
-      invalidate();
+      if (pacer.software && replacing) {
+        // A new photo over the last one: on a software rasteriser it is drawn with its pass's frames (pacing.ts).
+        if (!raf && !queue.size && !paceTimer) pacer.hold(performance.now());
+        imageWaiting = true;
+        invalidateFrames();
+      } else invalidate();
     },
     addFrame,
     clearFrames() {
@@ -915,10 +919,8 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       if (raf) cancelAnimationFrame(raf);
       raf = 0;
       clearTimeout(paceTimer);
-      clearTimeout(fenceTimer);
-      paceTimer = fenceTimer = 0;
-      if (fence && !contextLost) gl.deleteSync(fence);
-      fence = null;
+      cancelAnimationFrame(shownRaf);
+      paceTimer = shownRaf = 0;
       queue.clear();
       controls.removeEventListener('change', onControlsChange);
       controls.removeEventListener('start', onControlsStart);
