@@ -5,6 +5,7 @@ import { createPinia, setActivePinia } from 'pinia';
 import { useSessionStore } from '../../renderer/src/explorer/stores/session';
 import StatusBar from '../../renderer/src/explorer/components/StatusBar.vue';
 import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.vue';
+import LayerPanel from '../../renderer/src/explorer/components/LayerPanel.vue';
 import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
 import { RenderPacer, isSoftwareRenderer } from '../../renderer/src/explorer/scene/pacing';
 import { FRAMES_REDRAW_MS, redrawInterval } from '../../renderer/src/explorer/use-streamed-frames';
@@ -134,5 +135,45 @@ describe('the layer list and status line while a new photo streams', () => {
     await new Promise((r) => requestAnimationFrame(() => r(null)));
     await nextTick();
     expect(status.text()).toContain('layers 2/2');
+  });
+
+  it("the focused layer's panel keeps its last frame while a new pass streams, not a placeholder", async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine()));
+    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+    await store.selectModel('tiny');
+    await settle();
+    store.focusLayer('pool1');
+    const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
+    await nextTick();
+    const grid = () => panel.find('[data-testid="layer-panel"] .channel-grid');
+    const waiting = () => panel.text().includes("Waiting for this layer's feature maps");
+    expect(grid().exists()).toBe(true);
+    const gridEl = grid().element;
+
+    // A new photo's pass: conv1 has arrived, pool1 not yet.
+    store.passState = 'running';
+    store.frames = new Map([['conv1', frameFor('conv1', 0, [8, 8, 4], 9)]]);
+    store.framesVersion++;
+    await nextTick();
+    expect(waiting()).toBe(false);
+    expect(grid().element).toBe(gridEl); // the same grid, not torn down and rebuilt
+    expect(panel.get('[data-testid="channel-health"]').text()).toContain('of 4 channels dead');
+
+    // pool1's new frame replaces the kept one.
+    const newPool = frameFor('pool1', 1, [4, 4, 4], 9);
+    newPool.max = new Float32Array(4).fill(0);
+    newPool.min = new Float32Array(4).fill(0);
+    store.frames = new Map([...store.frames, ['pool1', newPool]]);
+    store.framesVersion++;
+    await nextTick();
+    expect(panel.get('[data-testid="channel-health"]').text()).toContain('4 of 4 channels dead');
+
+    // A pass that ended without the layer (failed): nothing stale is shown as if it were this photo's.
+    store.frames = new Map([['conv1', frameFor('conv1', 0, [8, 8, 4], 9)]]);
+    store.passState = 'error';
+    store.framesVersion++;
+    await nextTick();
+    expect(waiting()).toBe(true);
   });
 });

@@ -3,8 +3,10 @@
  *
  * Frames stream in far faster than a list needs redrawing: the copy returned here is refreshed at most every
  * FRAMES_REDRAW_MS, on an animation frame, not once per arriving layer (the 3D scene still shows each layer as it
- * arrives); the frame that completes the pass is shown on the next animation frame. All views of one session refresh on the same animation frame (one shared ticker), so a refresh costs
- * the page one layout, one paint and one composite, not one per view. Where showing a frame is slow (a software
+ * arrives); the frame that completes the pass is shown on the next animation frame. A new photo's pass through the
+ * same model waits the interval for its first redraw too (the views keep the last photo's frames meanwhile). All
+ * views of one session refresh on the same animation frame (one shared ticker), so a refresh costs the page one
+ * layout, one paint and one composite, not one per view. Where showing a frame is slow (a software
  * compositor: the next animation frame comes 50–170 ms after a redraw under SwiftShader, on the cores the engine
  * computes on), the interval grows to REDRAW_FRAMES times that frame time, up to MAX_REDRAW_MS.
  *
@@ -50,10 +52,15 @@ function acquire(store: SessionStore): Ticker {
   let raf = 0;
   let shownAt = 0;
   let interval = FRAMES_REDRAW_MS;
+  /** The session's frame map and model at the last redraw: a new map for the same model is a new photo's pass. */
+  let shownMap: ReadonlyMap<string, LayerFrame> | null = null;
+  let shownSummary: unknown = null;
   const show = () => {
     raf = requestAnimationFrame((at) => {
       raf = 0;
       shownAt = performance.now();
+      shownMap = store.frames;
+      shownSummary = store.summary;
       tick.value++;
       // How long showing it took: the time to the next animation frame.
       requestAnimationFrame((next) => (interval = redrawInterval(next - at)));
@@ -73,6 +80,10 @@ function acquire(store: SessionStore): Ticker {
           return;
         }
         if (timer) return;
+        // A new photo's first frames over the last photo's (the views keep those meanwhile): the first redraw waits
+        // the interval too, so a short pass redraws the page once, complete, not also at its first layer.
+        if (store.frames !== shownMap && store.summary === shownSummary && shownMap?.size)
+          shownAt = Math.max(shownAt, performance.now());
         timer = setTimeout(
           () => {
             timer = 0;
