@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FramePool } from './frame-pool';
 import type { LayerFrame } from '../../../common/engine-protocol';
-import { frameShape, pooledSize, quantizeNHWC, zerosOf } from './quantize';
+import { frameOf, frameShape, pooledSize, quantizeNHWC } from './quantize';
 import type { LayerOutput } from './runner';
 import { wasmHeapOffset, wasmHeapView, wasmMemory, wasmModule, type WasmModule } from './tfjs-private';
 import { WasmQuantizer } from './wasm-quantize';
@@ -29,9 +29,8 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
     const pooled = poolOnBackend(t, H, W, C, factor, h, w);
     try {
       // The pooled values are averages: their zeros are not the layer's (the overview carries no count).
-      const { zeros: _pooledZeros, ...f } = await extractOnCpu({ ...out, tensor: pooled }, 0, pool);
-      void _pooledZeros;
-      return { ...f, fullShape: meta.fullShape };
+      const f = await extractOnCpu({ layerId: out.layerId, index: out.index, tensor: pooled }, 0, pool);
+      return frameOf(meta, { shape: f.shape, min: f.min, max: f.max, data: f.data });
     } finally {
       pooled.dispose();
     }
@@ -40,15 +39,13 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
     const offset = wasmHeapOffset(t);
     const inHeap = offset === null ? null : wasmQuantizer();
     if (inHeap && offset !== null) {
-      const q = inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C) });
-      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
+      return frameOf(meta, inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C) }));
     }
     const own = tf.getBackend() === 'cpu' ? standaloneQuantizer() : null;
     if (own) {
       // The cpu backend hands back its own array (no copy); the kernel copies it into its memory once.
       const values = (await t.data()) as Float32Array;
-      const q = own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C) });
-      return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
+      return frameOf(meta, own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C) }));
     }
   }
   const view = t.dtype === 'float32' ? wasmHeapView(t) : null;
@@ -57,7 +54,7 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
   const q = view
     ? quantizeNHWC(view, H, W, C, maxSide, take)
     : quantizeNHWC((await t.data()) as Float32Array, H, W, C, maxSide, take);
-  return { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) };
+  return frameOf(meta, q);
 }
 
 let ownQuantizer: WasmQuantizer | null | undefined;

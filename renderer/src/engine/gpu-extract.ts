@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { webglContext, webglTexture } from './tfjs-private';
 import type { LayerFrame } from '../../../common/engine-protocol';
-import { frameShape, pooledSize, quantizeNHWC, zerosOf } from './quantize';
+import { frameOf, frameShape, pooledSize, quantizeNHWC } from './quantize';
 import type { LayerOutput } from './runner';
 
 /** Thrown when the WebGL context is lost during a pass; the engine falls back to wasm and runs the pass again. */
@@ -362,7 +362,7 @@ export class GpuExtractor {
       this.queue.push({
         out: meta,
         shape: q.shape,
-        frame: { ...meta, shape: q.shape, min: q.min, max: q.max, data: q.data, ...zerosOf(q) },
+        frame: frameOf(meta, q),
       });
       this.drain();
       return;

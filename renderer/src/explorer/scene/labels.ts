@@ -168,7 +168,15 @@ export function labelCandidates(
     if (sizePx < LABEL_MIN_PX && important < 3 && !(important > 0 && sizePx >= LABEL_MIN_PX / 2)) continue;
     const size = sizeOf(b.id);
     if (!size) continue;
-    candidates.push({ id: b.id, x: px, y: py, ...size, priority: important * 1e6 + sizePx });
+    // A literal, not `{ ...size, priority }`: V8 defines properties after a spread one at a time (µs each, every draw).
+    candidates.push({
+      id: b.id,
+      x: px,
+      y: py,
+      width: size.width,
+      height: size.height,
+      priority: important * 1e6 + sizePx,
+    });
   }
   return { candidates, anchors };
 }
