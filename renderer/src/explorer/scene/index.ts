@@ -44,7 +44,7 @@ import { FieldObjects, fieldArrays, linearRgb, type ReceptiveFieldView } from '.
 import { THEMES, type SceneColors } from './theme';
 import { recognizeBlocks, type BlockTree } from '../../analysis/blocks';
 import type { LayerMark } from '../../analysis/edit';
-import { RenderPacer, isSoftwareRenderer } from './pacing';
+import { FENCE_POLL_MS, RenderPacer, isSoftwareRenderer } from './pacing';
 
 export { COLOR_MAPS, colorMapFor, colorMapGradient, effectiveNormalize, type ColorMap } from './colormaps';
 export { computeLayout, blockDepth, tileChannels, type BlockLayout, type SceneLayout } from './layout';
@@ -297,9 +297,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   let options: SceneOptions = { maxTiles: 64, blocks: 'open', ...opts };
   let colors: SceneColors = THEMES[options.theme];
   const { renderer, limits, name: rendererName } = createRenderer(canvas);
+  const gl = renderer.getContext() as WebGL2RenderingContext;
   const pacer = new RenderPacer({ software: isSoftwareRenderer(rendererName) });
-  /** The animation frame after the last draw, which tells how long showing it took (software rasterisers only). */
-  let shownRaf = 0;
+  /** The fence after the last draw (software rasterisers only: pacing.ts) and its poll timer. */
+  let fence: WebGLSync | null = null;
+  let fenceTimer = 0;
   /** A paced draw waiting (frames only asked for it), and whether anything but arriving frames asked for a draw. */
   let paceTimer = 0;
   let wanted = false;
@@ -432,20 +434,25 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     return !!order?.length && queue.has(order[order.length - 1]);
   }
 
-  /**
-   * On a software rasteriser, how long the draw takes to reach the screen: the next animation frame comes once the
-   * compositor has taken this one (rasterised and swapped on the CPU), which is the cost pacing bounds. A WebGL fence
-   * measured only the draw, not the composite and swap that cost more, and Chromium's getSyncParameter blocked the
-   * main thread for up to 200 ms while the GPU process was busy.
-   */
   function afterDraw(): void {
     if (!pacer.software || contextLost) return;
+    if (fence) gl.deleteSync(fence);
+    fence = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
     pacer.submitted(performance.now());
-    if (!shownRaf)
-      shownRaf = requestAnimationFrame(() => {
-        shownRaf = 0;
-        pacer.completed(performance.now());
-      });
+    if (!fenceTimer) fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
+  }
+
+  function pollFence(): void {
+    fenceTimer = 0;
+    if (!fence || disposed) return;
+    if (contextLost || gl.getSyncParameter(fence, gl.SYNC_STATUS) === gl.SIGNALED) {
+      pacer.completed(performance.now());
+      if (!contextLost) gl.deleteSync(fence);
+      fence = null;
+      return;
+    }
+    fenceTimer = window.setTimeout(pollFence, FENCE_POLL_MS);
   }
 
   function glideTo(to: Pose, animate: boolean): void {
@@ -774,6 +781,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
   function onContextLost(e: Event): void {
     e.preventDefault(); // lets the browser restore the context
     contextLost = true;
+    fence = null; // gone with the context
     pacer.completed(performance.now());
   }
   function onContextRestored(): void {
@@ -919,8 +927,10 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       if (raf) cancelAnimationFrame(raf);
       raf = 0;
       clearTimeout(paceTimer);
-      cancelAnimationFrame(shownRaf);
-      paceTimer = shownRaf = 0;
+      clearTimeout(fenceTimer);
+      paceTimer = fenceTimer = 0;
+      if (fence && !contextLost) gl.deleteSync(fence);
+      fence = null;
       queue.clear();
       controls.removeEventListener('change', onControlsChange);
       controls.removeEventListener('start', onControlsStart);

@@ -7,11 +7,14 @@
  * of MobileNetV2's 161 layers takes SwiftShader about 100 ms, and drawing at every animation frame while frames
  * stream kept its GPU thread busy for the whole pass and made the pass itself twice as slow. So, on a software
  * rasteriser only, draws that nothing but arriving frames asked for are paced: the first frame of a burst is drawn
- * at once where it fills an empty layer (a new model), the last layer's frame is drawn at once, and in between a draw waits until (1 / duty − 1) times as long
- * as showing the last draw took has passed, so that drawing takes at most `duty` of the time while a pass runs.
- * "Showing" is measured from the draw to the next animation frame, which Chromium holds back until its compositor
- * has taken the frame: that covers the composite and the swap, which under SwiftShader cost more than the draw.
- * A camera move, an option or a focus change is never paced.
+ * at once where it fills an empty layer (a new model), the last layer's frame is drawn at once, and in between a
+ * draw waits until the GPU has been idle for (1 / duty − 1) times as long as the last draw took (measured with a
+ * fence: submit → signalled), so that drawing takes at most `duty` of the time while a pass runs. A camera move, an
+ * option or a focus change is never paced.
+ *
+ * (The time to the next animation frame is no measure of it: Chromium runs the next animation frame while the GPU
+ * process is still drawing the last one, so InceptionV3's pass drew every ~120 ms and kept SwiftShader busy
+ * throughout.)
  */
 
 /** GL renderer strings of software rasterisers (UNMASKED_RENDERER_WEBGL, or RENDERER without the extension). */
@@ -19,8 +22,8 @@ export function isSoftwareRenderer(name: string): boolean {
   return /swiftshader|llvmpipe|softpipe|software|basic render|\bwarp\b/i.test(name);
 }
 
-/** How long a draw waits for the last one to be shown before it looks again (ms). */
-export const RETRY_MS = 8;
+/** How often the scene looks at the last draw's fence (ms); a draw waiting on one never retries sooner. */
+export const FENCE_POLL_MS = 8;
 
 export interface PaceOptions {
   /** Whether draws run on the CPU (isSoftwareRenderer). Without it, frames never wait. */
@@ -32,7 +35,7 @@ export interface PaceOptions {
 export class RenderPacer {
   readonly software: boolean;
   private readonly duty: number;
-  /** When the last draw was submitted (ms, the caller's clock) and how long it took to be shown. */
+  /** When the last draw was submitted (ms, the caller's clock) and how long the GPU took for it. */
   private lastSubmit = -Infinity;
   private lastGpuMs = 0;
   /** A draw whose completion has not been seen yet. */
@@ -52,8 +55,8 @@ export class RenderPacer {
   wait(now: number, final: boolean): number {
     if (!this.software || final) return 0;
     if (this.inFlight) {
-      // The last one is not shown yet: wait at least for it, and then the idle share (known once it is).
-      return Math.max(RETRY_MS, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
+      // Still drawing the last one: wait at least for it, and then the idle share (known once it completes).
+      return Math.max(FENCE_POLL_MS, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
     }
     return Math.max(0, this.lastSubmit + this.lastGpuMs / this.duty - now);
   }
@@ -74,14 +77,14 @@ export class RenderPacer {
     this.inFlight = true;
   }
 
-  /** The draw submitted last was shown at `now` (the next animation frame came). */
+  /** The GPU finished the draw submitted last, at `now` (the fence was seen signalled then). */
   completed(now: number): void {
     if (!this.inFlight) return;
     this.inFlight = false;
     this.lastGpuMs = Math.max(0, now - this.lastSubmit);
   }
 
-  /** How long the last completed draw took to be shown (ms; 0 before one completed). */
+  /** How long the last completed draw took the GPU (ms; 0 before one completed). */
   get gpuMs(): number {
     return this.lastGpuMs;
   }
