@@ -7,7 +7,12 @@ import StatusBar from '../../renderer/src/explorer/components/StatusBar.vue';
 import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.vue';
 import LayerPanel from '../../renderer/src/explorer/components/LayerPanel.vue';
 import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
-import { RenderPacer, isSoftwareRenderer } from '../../renderer/src/explorer/scene/pacing';
+import {
+  RenderPacer,
+  isSoftwareRenderer,
+  resetSoftwareDrawCost,
+  softwareDrawCost,
+} from '../../renderer/src/explorer/scene/pacing';
 import { FRAMES_REDRAW_MS, redrawInterval } from '../../renderer/src/explorer/use-streamed-frames';
 
 describe('render pacing while frames stream', () => {
@@ -82,6 +87,21 @@ describe('render pacing while frames stream', () => {
     expect(gpu.wait(5000, false)).toBe(0);
   });
 
+  it("tells the page's other views what a software draw costs; a GPU's draws say nothing", () => {
+    resetSoftwareDrawCost();
+    const gpu = new RenderPacer({ software: false });
+    gpu.submitted(0);
+    gpu.completed(50);
+    expect(softwareDrawCost()).toBe(0);
+    const p = new RenderPacer({ software: true });
+    p.submitted(0);
+    p.completed(120);
+    expect(softwareDrawCost()).toBe(120);
+    // The list and status line then redraw at most every 4 × 120 ms, whatever the animation frames say.
+    expect(redrawInterval(Math.max(16.7, softwareDrawCost()))).toBe(480);
+    resetSoftwareDrawCost();
+  });
+
   it('refuses a duty outside (0, 1]', () => {
     expect(() => new RenderPacer({ software: true, duty: 0 })).toThrow(/duty/);
     expect(() => new RenderPacer({ software: true, duty: 1.5 })).toThrow(/duty/);
@@ -89,7 +109,10 @@ describe('render pacing while frames stream', () => {
 });
 
 describe('the layer list and status line while a new photo streams', () => {
-  beforeEach(() => setActivePinia(createPinia()));
+  beforeEach(() => {
+    setActivePinia(createPinia());
+    resetSoftwareDrawCost(); // jsdom has no scene: the animation frames alone pace the list
+  });
 
   it('redraw ten times a second where frames are quick, less where showing one is slow', () => {
     expect(redrawInterval(16.7)).toBe(100); // 60 Hz: every 100 ms

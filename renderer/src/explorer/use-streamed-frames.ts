@@ -8,7 +8,8 @@
  * views of one session refresh on the same animation frame (one shared ticker), so a refresh costs the page one
  * layout, one paint and one composite, not one per view. Where showing a frame is slow (a software
  * compositor: the next animation frame comes 50–170 ms after a redraw under SwiftShader, on the cores the engine
- * computes on), the interval grows to REDRAW_FRAMES times that frame time, up to MAX_REDRAW_MS.
+ * computes on; or a scene on the page draws in software and its fence says what a draw costs), the interval grows
+ * to REDRAW_FRAMES times that, up to MAX_REDRAW_MS.
  *
  * With `keepPrevious`, while a new pass of the same model streams, a layer keeps its previous frame until the new
  * one arrives — as the scene keeps its tiles — so the list's rows do not all flip back to "pending" and remount
@@ -17,6 +18,7 @@
 import { effectScope, onBeforeUnmount, shallowRef, watch, type EffectScope, type ShallowRef } from 'vue';
 import type { LayerFrame } from '../../../common/engine-protocol';
 import type { useSessionStore } from './stores/session';
+import { softwareDrawCost } from './scene/pacing';
 
 type SessionStore = ReturnType<typeof useSessionStore>;
 
@@ -63,7 +65,9 @@ function acquire(store: SessionStore): Ticker {
       shownSummary = store.summary;
       tick.value++;
       // How long showing it took: the time to the next animation frame.
-      requestAnimationFrame((next) => (interval = redrawInterval(next - at)));
+      // On a software rasteriser the animation frame comes before the composite is done: the scene's fence-timed
+      // draw is the better measure of what one redraw costs.
+      requestAnimationFrame((next) => (interval = redrawInterval(Math.max(next - at, softwareDrawCost()))));
     });
   };
   scope.run(() => {

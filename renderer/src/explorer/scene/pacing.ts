@@ -25,6 +25,23 @@ export function isSoftwareRenderer(name: string): boolean {
 /** How often the scene looks at the last draw's fence (ms); a draw waiting on one never retries sooner. */
 export const FENCE_POLL_MS = 8;
 
+/** How long the page's last draw on a software rasteriser took (ms, fence-timed; 0: none yet, or a GPU). */
+let softwareDrawMs = 0;
+
+/**
+ * What drawing costs this page where a scene draws with a software rasteriser (0 elsewhere): the page's other views
+ * (the layer list, the status line) redraw less often by it while frames stream, since each of their redraws costs
+ * the same software composite and swap.
+ */
+export function softwareDrawCost(): number {
+  return softwareDrawMs;
+}
+
+/** Forgets the page's software draw cost (tests). */
+export function resetSoftwareDrawCost(): void {
+  softwareDrawMs = 0;
+}
+
 export interface PaceOptions {
   /** Whether draws run on the CPU (isSoftwareRenderer). Without it, frames never wait. */
   software: boolean;
@@ -82,6 +99,7 @@ export class RenderPacer {
     if (!this.inFlight) return;
     this.inFlight = false;
     this.lastGpuMs = Math.max(0, now - this.lastSubmit);
+    if (this.software) softwareDrawMs = this.lastGpuMs;
   }
 
   /** How long the last completed draw took the GPU (ms; 0 before one completed). */
