@@ -48,6 +48,8 @@ export interface BenchRow {
   plainMs: number;
   allLayersMs: number;
   ratio: number;
+  /** Median of each rep's all layers / plain (both run in the same rep): steadier than the ratio of medians on a busy machine. */
+  pairedRatio: number;
   /**
    * The peers' ways of reading every layer, run in the same process on the same runner (peer-passes.ts): median
    * ms, ratio to plain, float bytes read per value (4) and peak tensor bytes — TensorSpace's multi-output model +
@@ -151,6 +153,7 @@ async function benchOne(
     plainMs: round(median(s.plain)),
     allLayersMs: round(median(s.all)),
     ratio: round(median(s.all) / median(s.plain), 2),
+    pairedRatio: round(median(s.all.map((ms, i) => ms / s.plain[i])), 2),
     firstFrameMs: round(median(s.first), 2),
     bytesPerValue: round(bytesPerValue, 3),
     peakBytes,
@@ -166,7 +169,7 @@ function table(results: { row: BenchRow; samples: Samples }[], maxSide: number):
     `Engine bench (Node ${process.version}, tfjs ${tf.version.tfjs}, maxSide ${maxSide || 'full'}; medians of warm runs, min–max; ` +
       `load average ${results.map((r) => r.row.loadAvg).join(' / ')} on ${availableParallelism()} cores)`,
     '',
-    'model                    backend  plain ms (min–max)     all layers ms (min–max)  ratio  first frame ms (% of pass)  bytes/value  peak tensor MB',
+    'model                    backend  plain ms (min–max)     all layers ms (min–max)  ratio (paired)  first frame ms (% of pass)  bytes/value  peak tensor MB',
   ];
   for (const { row: r, samples: s } of results) {
     const pct = round((100 * r.firstFrameMs) / r.allLayersMs);
@@ -176,7 +179,7 @@ function table(results: { row: BenchRow; samples: Samples }[], maxSide: number):
         r.backend.padEnd(7),
         `${r.plainMs} (${range(s.plain)})`.padEnd(22),
         `${r.allLayersMs} (${range(s.all)})`.padEnd(24),
-        String(r.ratio).padEnd(5),
+        `${r.ratio} (${r.pairedRatio})`.padEnd(14),
         `${r.firstFrameMs} (${pct}%)`.padEnd(26),
         String(r.bytesPerValue).padEnd(11),
         round(r.peakBytes / 2 ** 20),
