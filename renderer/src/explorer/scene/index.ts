@@ -640,6 +640,11 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
     model.addFrame(f);
   }
 
+  /** A draw is scheduled or paced, or frames wait for one: what arrives now joins it. */
+  function drawPending(): boolean {
+    return !!raf || queue.size > 0 || !!paceTimer;
+  }
+
   /** Applies the waiting frames to the model (drawn by the next draw: `applied`). */
   function flushFrames(): void {
     if (!queue.size) return;
@@ -664,7 +669,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       return;
     }
     validateFrame(f); // a malformed frame throws here, naming the layer, not later inside a render
-    if (raf || queue.size || paceTimer) queue.push(f);
+    if (drawPending()) queue.push(f);
     else if (pacer.software && model.frameOf(f.layerId)) {
       // A new photo's first frame over the last one's maps: paced like the rest (pacing.ts, hold).
       pacer.hold(performance.now());
@@ -858,7 +863,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       imagePlane.place(imageData, model?.currentLayout.image ?? null);
       if (pacer.software && replacing) {
         // A new photo over the last one: on a software rasteriser it is drawn with its pass's frames (pacing.ts).
-        if (!raf && !queue.size && !paceTimer) pacer.hold(performance.now());
+        if (!drawPending()) pacer.hold(performance.now());
         imageWaiting = true;
         invalidateFrames();
       } else invalidate();
