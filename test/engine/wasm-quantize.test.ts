@@ -66,6 +66,9 @@ const SHAPES = [
   [2, 2, 4],
   [5, 3, 16],
   [28, 28, 96],
+  // minmax sweeps eight channels at a time, then four: one of each, and several of each.
+  [4, 3, 12],
+  [6, 5, 20],
   // C not a multiple of 4: copied with the channels padded (an RGB input, a 5-class output, one channel).
   [15, 15, 3],
   [1, 1, 5],
@@ -119,6 +122,69 @@ describe('WasmQuantizer', () => {
       expect(h.allocs.length).toBe(2);
       q.release();
       expect(h.allocs).toEqual([src]);
+    });
+  }
+
+  for (const relaxed of [true, false]) {
+    it(`turns values into bytes exactly as trunc(y + 0.5) does at every edge${relaxed ? ' (relaxed SIMD)' : ''}: ties, 255, NaN, ±Infinity`, () => {
+      // 4 × 4 pixels × 8 channels. Channel 0 spans 0..255 (scale 1), so its values are the byte boundaries
+      // themselves: k − 0.5 and k + 0.5 exactly, and the floats either side of them. Channel 1 holds +Infinity
+      // (scale 0: every byte 0, the infinite one NaN inside the kernel), channel 2 −Infinity, channel 3 a NaN
+      // among finite values, channel 4 all NaN, channel 5 a constant, channel 6 a tiny range far from zero.
+      const HW = 16;
+      const C = 8;
+      const below = (x: number) => x - Math.abs(x) * 2 ** -24;
+      const above = (x: number) => x + Math.abs(x) * 2 ** -24;
+      const ch0 = [
+        0,
+        255,
+        0.5,
+        1.5,
+        254.5,
+        below(0.5),
+        above(0.5),
+        below(1.5),
+        above(1.5),
+        below(254.5),
+        127.5,
+        128.5,
+        2.5,
+        3.5,
+        0.49999997,
+        100,
+      ];
+      const col = (c: number, p: number): number => {
+        switch (c) {
+          case 0: return ch0[p];
+          case 1: return p === 5 ? Infinity : p;
+          case 2: return p === 9 ? -Infinity : 1 - p;
+          case 3: return p === 2 ? NaN : p * 0.25;
+          case 4: return NaN;
+          case 5: return 3;
+          case 6: return 1000 + p * 2 ** -13;
+          default: return Math.sin(p);
+        }
+      }; // prettier-ignore
+      const values = new Float32Array(HW * C);
+      for (let p = 0; p < HW; p++) for (let c = 0; c < C; c++) values[p * C + c] = col(c, p);
+      const h = heap();
+      const q = WasmQuantizer.create(h, { relaxed })!;
+      const src = h.malloc(values.byteLength);
+      new Float32Array(h.memory.buffer, src, values.length).set(values);
+      const got = q.quantize(src, 4, 4, C);
+      expect(Buffer.from(got.data).equals(Buffer.from(scalarF32(values, HW, C)))).toBe(true);
+      expect(Buffer.from(got.data).equals(Buffer.from(q.quantize(src, 4, 4, C, { perPixel: true }).data))).toBe(true);
+      // Spelled out for channel 0 (scale 1): byte = trunc(fl(v + 0.5)), so x.5 goes up and the float below it does
+      // not — except below 0.5, where v + 0.5 rounds to 1 in float32 (half an ulp), as every path computes it.
+      expect([...got.data.subarray(0, HW)]).toEqual([0, 255, 1, 2, 255, 1, 1, 1, 2, 254, 128, 129, 3, 4, 1, 100]);
+      expect([...got.data.subarray(HW, 2 * HW)]).toEqual(new Array(HW).fill(0)); // scale 0 beside +Infinity
+      expect([...got.data.subarray(4 * HW, 5 * HW)]).toEqual(new Array(HW).fill(0)); // all NaN
+      const ranges = [1, 2, 4].map((c) => [got.min[c], got.max[c]]);
+      expect(ranges).toEqual([
+        [0, Infinity],
+        [-Infinity, 1],
+        [0, 0],
+      ]);
     });
   }
 });

@@ -50,8 +50,10 @@ const MUL = 0x6c;
 const LT_U = 0x49;
 const GE_U = 0x4f;
 const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
-const V_LOAD = simd(0x00, 2, 0); // memarg: align 2^2, offset 0
-const V_STORE = simd(0x0b, 2, 0);
+/** v128.load / v128.store with memarg align 2^2 and a constant byte offset. */
+const vload = (offset = 0) => simd(0x00, 2, ...uleb(offset));
+const vstore = (offset = 0) => simd(0x0b, 2, ...uleb(offset));
+const V_LOAD = vload();
 const F32X4_ADD = simd(0xe4);
 const F32X4_SUB = simd(0xe5);
 /** v128.const of four float32 0.5 (0x3f000000, little-endian). */
@@ -64,13 +66,15 @@ const ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 const F32X4_PMIN = simd(0xea); // b < a ? b : a — a NaN in b is ignored
 const F32X4_PMAX = simd(0xeb); // a < b ? b : a
 const I32X4_TRUNC_SAT_U = simd(0xf9);
-const I32X4_TRUNC_SAT_S = simd(0xf8);
 /**
  * i32x4.relaxed_trunc_f32x4_s (relaxed SIMD): one cvttps2dq on x64 instead of trunc_sat's NaN and overflow fix-ups.
  * It differs from trunc_sat only for NaN (x64: INT32_MIN, which the unsigned narrowing saturates to 0 — trunc_sat's
  * answer) and for values ≥ 2^31, which the quantizer never produces (its values are 0.5..255.5 or NaN).
  */
 const I32X4_RELAXED_TRUNC_S = simd(0x101);
+const F32X4_FLOOR = simd(0x68);
+/** v128.const of four 2^23 (0x4b000000): as floats, k + 2^23 has the integer k in its low mantissa bits. */
+const MAGIC = simd(0x0c, ...[0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b]);
 const V_STORE_1 = simd(0x0b, 0, 0); // v128.store, align 2^0 (a row of bytes need not be aligned)
 /** i8x16.shuffle lanes of the 32- and 64-bit unpacks (x lanes 0–15, y lanes 16–31). */
 const UNPACK_LO_32 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
@@ -97,15 +101,53 @@ const brIf = (d: number) => [0x0d, d];
  * the channel health's sparsity, counted in the same pass over the values (each lane of f32x4.eq is −1 or 0, so
  * subtracting it counts).
  *
- * Tiled: for a tile of TILE pixels (TILE·C floats, in L1/L2 for every layer up to C = 1280), each group of four
- * channels is swept down the tile with its min, max and count in registers and merged into `out` once per tile,
- * rather than loaded from and stored to `out` for every pixel (six memory operations per vector, on store-to-load
- * dependency chains when C is small). Within a channel the pixels are still visited in order, so which of ±0 is
- * kept as min or max is the same as a pixel-by-pixel loop's.
- * Locals: 4 cb (C·4), 5 row, 6 srcEnd, 7 tileEnd, 8 c, 9 ptr, 10 end, 11 a; 12 mn, 13 mx, 14 z, 15 v (v128).
+ * Tiled: for a tile of TILE pixels (TILE·C floats, in L1/L2 for every layer up to C = 1280), channels are swept
+ * down the tile with their min, max and count in registers and merged into `out` once per tile, rather than loaded
+ * from and stored to `out` for every pixel (six memory operations per vector, on store-to-load dependency chains
+ * when C is small). Eight channels (two vectors) are swept at once while C allows, then the rest four at a time:
+ * a min, max or count of one vector depends on the same register's value one pixel earlier, so one vector per
+ * pixel waits on the min's latency (about three cycles), where two independent chains keep the core busy — 1.7×
+ * the one-vector sweep in V8 on x64; three or four vectors (9–13 live registers) were slower again (spills).
+ * Within a channel the pixels are still visited in order, so which of ±0 is kept as min or max is the same as a
+ * pixel-by-pixel loop's.
+ * Locals: 4 cb (C·4), 5 row, 6 srcEnd, 7 tileEnd, 8 c, 9 ptr, 10 end, 11 a; 12 v, then G × (mn, mx, z) (v128).
  */
 const TILE = 32;
+/** Channel groups (of four) swept together by minmax's wide loop. */
+const MINMAX_GROUPS = 2;
 const MINMAX = (() => {
+  const load = (g: number) => vload(16 * g); // group g's vector
+  const store = (g: number) => vstore(16 * g);
+  const mn = (g: number) => 13 + 3 * g;
+  const mx = (g: number) => 14 + 3 * g;
+  const z = (g: number) => 15 + 3 * g;
+  const range = (G: number) => Array.from({ length: G }, (_, g) => g);
+  /** Sweeps groups c..c+G of the tile [row, tileEnd) and merges them into out (a = out + c). */
+  const sweep = (G: number) => [
+    ...get(3), ...get(8), ADD, ...set(11),
+    ...range(G).flatMap((g) => [
+      ...get(11), ...load(g), ...set(mn(g)),
+      ...get(11), ...get(4), ADD, ...load(g), ...set(mx(g)),
+      ...get(11), ...get(4), ADD, ...get(4), ADD, ...load(g), ...set(z(g)),
+    ]),
+    ...get(5), ...get(8), ADD, ...set(9),
+    ...get(7), ...get(8), ADD, ...set(10),
+    ...LOOP,
+    ...range(G).flatMap((g) => [
+      ...get(9), ...load(g), ...set(12),
+      ...get(mn(g)), ...get(12), ...F32X4_PMIN, ...set(mn(g)),
+      ...get(mx(g)), ...get(12), ...F32X4_PMAX, ...set(mx(g)),
+      ...get(z(g)), ...get(12), ...ZERO, ...F32X4_EQ, ...I32X4_SUB, ...set(z(g)),
+    ]),
+    ...get(9), ...get(4), ADD, ...tee(9), ...get(10), LT_U, ...brIf(0),
+    END,
+    ...range(G).flatMap((g) => [
+      ...get(11), ...get(mn(g)), ...store(g),
+      ...get(11), ...get(4), ADD, ...get(mx(g)), ...store(g),
+      ...get(11), ...get(4), ADD, ...get(4), ADD, ...get(z(g)), ...store(g),
+    ]),
+    ...get(8), ...i32c(16 * G), ADD, ...set(8),
+  ]; // prettier-ignore
   const body = [
     ...get(2), ...i32c(4), MUL, ...set(4),
     ...get(0), ...set(5),
@@ -116,25 +158,18 @@ const MINMAX = (() => {
     ...get(5), ...i32c(TILE), ...get(4), MUL, ...get(6), ...get(5), I32_SUB,
     ...i32c(TILE), ...get(4), MUL, ...get(6), ...get(5), I32_SUB, LT_U, SELECT, ADD, ...set(7),
     ...i32c(0), ...set(8),
-    ...LOOP,
-    ...get(3), ...get(8), ADD, ...set(11),
-    ...get(11), ...V_LOAD, ...set(12),
-    ...get(11), ...get(4), ADD, ...V_LOAD, ...set(13),
-    ...get(11), ...get(4), ADD, ...get(4), ADD, ...V_LOAD, ...set(14),
-    ...get(5), ...get(8), ADD, ...set(9),
-    ...get(7), ...get(8), ADD, ...set(10),
-    ...LOOP,
-    ...get(9), ...V_LOAD, ...set(15),
-    ...get(12), ...get(15), ...F32X4_PMIN, ...set(12),
-    ...get(13), ...get(15), ...F32X4_PMAX, ...set(13),
-    ...get(14), ...get(15), ...ZERO, ...F32X4_EQ, ...I32X4_SUB, ...set(14),
-    ...get(9), ...get(4), ADD, ...tee(9), ...get(10), LT_U, ...brIf(0),
-    END,
-    ...get(11), ...get(12), ...V_STORE,
-    ...get(11), ...get(4), ADD, ...get(13), ...V_STORE,
-    ...get(11), ...get(4), ADD, ...get(4), ADD, ...get(14), ...V_STORE,
-    ...get(8), ...i32c(16), ADD, ...tee(8), ...get(4), LT_U, ...brIf(0),
-    END,
+    // Wide: while c + 16·G ≤ cb.
+    ...BLOCK, ...LOOP,
+    ...get(4), ...get(8), ...i32c(16 * MINMAX_GROUPS), ADD, LT_U, ...brIf(1),
+    ...sweep(MINMAX_GROUPS),
+    ...br(0),
+    END, END,
+    // Narrow: one group at a time while c < cb.
+    ...BLOCK, ...LOOP,
+    ...get(8), ...get(4), GE_U, ...brIf(1),
+    ...sweep(1),
+    ...br(0),
+    END, END,
     ...get(7), ...set(5),
     ...br(0),
     END, END,
@@ -143,7 +178,7 @@ const MINMAX = (() => {
   return [
     ...vec([
       [8, I32],
-      [4, V128],
+      [1 + 3 * MINMAX_GROUPS, V128],
     ]),
     ...body,
   ];
@@ -176,6 +211,28 @@ const PIXEL_LOOP = (() => {
   ]; // prettier-ignore
 })();
 
+/** Code around a vector y of 0.5..255.5 or NaN (pushed between `before` and `after`) leaving trunc(y), NaN → 0. */
+interface ToInt {
+  before: number[];
+  after: number[];
+}
+
+/** Relaxed SIMD: one cvttps2dq (x64); NaN gives INT32_MIN, which the unsigned narrowing saturates to 0. */
+const RELAXED_TO_INT: ToInt = { before: [], after: I32X4_RELAXED_TRUNC_S };
+
+/**
+ * Without relaxed SIMD: floor, + 2^23 (exact: the integer k lands in the low mantissa bits) and − 0x4b000000 as
+ * integers, which leaves k — trunc = floor for y ≥ 0. Three single instructions on x64 where V8's
+ * i32x4.trunc_sat_f32x4_s is eight (its NaN and overflow fix-ups). A NaN stays NaN through floor and the add; less
+ * 0x4b000000 its bits are ≥ 0x34800000 or negative, and the narrowing sends both to 0 (i32 → u16 saturates the
+ * first to 65535, which the signed i16 → u8 narrowing reads as −1): the same bytes as trunc_sat, which the tests
+ * check on ties, NaN and infinities.
+ */
+const FLOOR_TO_INT: ToInt = {
+  before: [],
+  after: [...F32X4_FLOOR, ...get(25), ...F32X4_ADD, ...get(25), ...I32X4_SUB], // + MAGIC, − MAGIC
+};
+
 /**
  * quantize(src, HW, C, ms, dst): byte at dst[c·HW + p] = trunc((v − min[c])·scale[c] + 0.5) with
  * ms = [min × C, scale × C]. Subtracting first keeps float32 exact where |min| ≫ max − min.
@@ -185,15 +242,17 @@ const PIXEL_LOOP = (() => {
  * values are 0.5..255.5 already, where the signed truncation V8 does in fewer instructions gives the same integers
  * as the unsigned one), transposed (a byte shuffle within each 16, then a 4 × 4 transpose of their 32-bit lanes) and
  * written as one 16-byte store per channel row — instead of 64 single-byte stores that each touch another channel's
- * row. The HW % 16 tail pixels take the per-pixel loop. `trunc` is trunc_sat, or its relaxed form where the runtime
- * has relaxed SIMD (Chromium ≥ 114, Electron, Node ≥ 22): the same bytes, about a fifth faster.
- * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw16, 12 a, 13 dp; 14 mn, 15 sc, 16–19 b0–b3, 20–23 u (v128).
+ * row. The HW % 16 tail pixels take the per-pixel loop. How a value becomes an integer is `toInt` (the same bytes
+ * either way): relaxed SIMD's truncation where the runtime has it, else FLOOR_TO_INT.
+ * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw16, 12 a, 13 dp; 14 mn, 15 sc, 16–19 b0–b3, 20–23 u, 24 HALF,
+ * 25 MAGIC (v128: V8 builds a v128.const in the loop with several instructions at every use, a local is a register).
  */
-const quantizeCode = (trunc: number[]) => {
-  /** Pushes trunc_sat((load(a) − mn)·sc + 0.5) and moves a to the next pixel. */
+const quantizeCode = (toInt: ToInt) => {
+  /** Pushes trunc((load(a) − mn)·sc + 0.5), NaN → 0, and moves a to the next pixel. */
   const quantNext = [
-    ...get(12), ...V_LOAD, ...get(14), ...F32X4_SUB, ...get(15), ...F32X4_MUL, ...HALF, ...F32X4_ADD,
-    ...trunc,
+    ...toInt.before,
+    ...get(12), ...V_LOAD, ...get(14), ...F32X4_SUB, ...get(15), ...F32X4_MUL, ...get(24), ...F32X4_ADD,
+    ...toInt.after,
     ...get(12), ...get(5), ADD, ...set(12),
   ]; // prettier-ignore
   /** Four pixels' 4 channels as 16 bytes, channel-major within (4j + k: channel j, pixel k), into local `to`. */
@@ -212,6 +271,8 @@ const quantizeCode = (trunc: number[]) => {
     ...get(2), ...i32c(4), MUL, ...set(5),
     ...i32c(0), ...set(6),
     ...get(0), ...set(7),
+    ...HALF, ...set(24),
+    ...MAGIC, ...set(25),
     // hw16 = (HW >> 4) << 4
     ...get(1), ...i32c(4), SHR_U, ...i32c(4), SHL, ...set(11),
     // Blocked: pixels [0, hw16) in sixteens.
@@ -245,7 +306,7 @@ const quantizeCode = (trunc: number[]) => {
       [5, I32],
       [1, V128],
       [3, I32],
-      [10, V128],
+      [12, V128],
     ]),
     ...body,
   ];
@@ -293,7 +354,7 @@ export function kernelModuleBytes(relaxed = false): Uint8Array {
     ),
     ...section(10, vec([
       code(MINMAX),
-      code(quantizeCode(relaxed ? I32X4_RELAXED_TRUNC_S : I32X4_TRUNC_SAT_S)),
+      code(quantizeCode(relaxed ? RELAXED_TO_INT : FLOOR_TO_INT)),
       code(QUANTIZE_PIXELS),
     ])),
   ]); // prettier-ignore
