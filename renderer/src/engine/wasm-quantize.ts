@@ -76,9 +76,12 @@ const F32X4_FLOOR = simd(0x68);
 /** v128.const of four 2^23 (0x4b000000): as floats, k + 2^23 has the integer k in its low mantissa bits. */
 const MAGIC = simd(0x0c, ...[0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b]);
 const V_STORE_1 = simd(0x0b, 0, 0); // v128.store, align 2^0 (a row of bytes need not be aligned)
-/** i8x16.shuffle lanes of the 32- and 64-bit unpacks (x lanes 0–15, y lanes 16–31). */
-const UNPACK_LO_32 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
-const UNPACK_HI_32 = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31];
+/**
+ * i8x16.shuffle lanes of the 8- and 64-bit unpacks (x lanes 0–15, y lanes 16–31): V8 emits one punpck for each,
+ * where another lane pattern is a pshufb on a mask it rebuilds in the loop at every use.
+ */
+const UNPACK_LO_8 = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+const UNPACK_HI_8 = UNPACK_LO_8.map((k) => k + 8);
 const UNPACK_LO_64 = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 const UNPACK_HI_64 = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
 const lane = (k: number) => simd(0x1b, k); // i32x4.extract_lane
@@ -87,8 +90,6 @@ const SHL = 0x74;
 const SHR_U = 0x76;
 const I16X8_NARROW_U = simd(0x86); // i16x8.narrow_i32x4_u
 const I8X16_NARROW_U = simd(0x66); // i8x16.narrow_i16x8_u
-/** i8x16.shuffle that turns [pixel k][channel j] (index 4k + j) into [channel j][pixel k] (index 4j + k). */
-const TRANSPOSE_4X4 = simd(0x0d, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 const BLOCK = [0x02, 0x40];
 const LOOP = [0x03, 0x40];
 const END = 0x0b;
@@ -240,11 +241,11 @@ const FLOOR_TO_INT: ToInt = {
  * Blocked 16 pixels × 4 channels: sixteen vectors (pixels p..p+15, channels c..c+3) are quantized with exactly the
  * arithmetic of the per-pixel loop and narrowed four pixels at a time to 16 bytes (i32 → i16 → u8, saturating: the
  * values are 0.5..255.5 already, where the signed truncation V8 does in fewer instructions gives the same integers
- * as the unsigned one), transposed (a byte shuffle within each 16, then a 4 × 4 transpose of their 32-bit lanes) and
- * written as one 16-byte store per channel row — instead of 64 single-byte stores that each touch another channel's
+ * as the unsigned one), transposed from pixel-major to channel-major by sixteen unpacks (three rounds of byte
+ * interleaves, then one of 64-bit halves) and written as one 16-byte store per channel row — instead of 64 single-byte stores that each touch another channel's
  * row. The HW % 16 tail pixels take the per-pixel loop. How a value becomes an integer is `toInt` (the same bytes
  * either way): relaxed SIMD's truncation where the runtime has it, else FLOOR_TO_INT.
- * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw16, 12 a, 13 dp; 14 mn, 15 sc, 16–19 b0–b3, 20–23 u, 24 HALF,
+ * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw16, 12 a, 13 dp; 14 mn, 15 sc, 16–23 the transpose, 24 HALF,
  * 25 MAGIC (v128: V8 builds a v128.const in the loop with several instructions at every use, a local is a register).
  */
 const quantizeCode = (toInt: ToInt) => {
@@ -255,10 +256,10 @@ const quantizeCode = (toInt: ToInt) => {
     ...toInt.after,
     ...get(12), ...get(5), ADD, ...set(12),
   ]; // prettier-ignore
-  /** Four pixels' 4 channels as 16 bytes, channel-major within (4j + k: channel j, pixel k), into local `to`. */
+  /** Four pixels' 4 channels as 16 bytes, pixel-major (4k + j: pixel k, channel j), into local `to`. */
   const fourPixels = (to: number) => [
     ...quantNext, ...quantNext, ...I16X8_NARROW_U, ...quantNext, ...quantNext, ...I16X8_NARROW_U, ...I8X16_NARROW_U,
-    ...set(to), ...get(to), ...get(to), ...TRANSPOSE_4X4, ...set(to),
+    ...set(to),
   ]; // prettier-ignore
   const shuffle = (x: number, y: number, lanes: number[], to: number) => [
     ...get(x),
@@ -285,9 +286,15 @@ const quantizeCode = (toInt: ToInt) => {
     ...get(3), ...get(5), ADD, ...get(8), ADD, ...V_LOAD, ...set(15),
     ...get(7), ...get(8), ADD, ...set(12),
     ...fourPixels(16), ...fourPixels(17), ...fourPixels(18), ...fourPixels(19),
-    // b_i = [channel 0 | 1 | 2 | 3] of pixels 4i..4i+3, one 32-bit lane each: transpose the 4 × 4 lanes.
-    ...shuffle(16, 17, UNPACK_LO_32, 20), ...shuffle(16, 17, UNPACK_HI_32, 21),
-    ...shuffle(18, 19, UNPACK_LO_32, 22), ...shuffle(18, 19, UNPACK_HI_32, 23),
+    // b_i = pixels 4i..4i+3, four channel bytes each. Interleaving bytes of b0 with b1 (and b2 with b3) pairs pixel
+    // k with k + 4; two more rounds leave each channel's pixels 0–7 (or 8–15) in order, one 8-byte half per
+    // channel; the 64-bit unpacks join the halves into channel rows 0–3.
+    ...shuffle(16, 17, UNPACK_LO_8, 20), ...shuffle(16, 17, UNPACK_HI_8, 21),
+    ...shuffle(18, 19, UNPACK_LO_8, 22), ...shuffle(18, 19, UNPACK_HI_8, 23),
+    ...shuffle(20, 21, UNPACK_LO_8, 16), ...shuffle(20, 21, UNPACK_HI_8, 17),
+    ...shuffle(22, 23, UNPACK_LO_8, 18), ...shuffle(22, 23, UNPACK_HI_8, 19),
+    ...shuffle(16, 17, UNPACK_LO_8, 20), ...shuffle(16, 17, UNPACK_HI_8, 21),
+    ...shuffle(18, 19, UNPACK_LO_8, 22), ...shuffle(18, 19, UNPACK_HI_8, 23),
     ...shuffle(20, 22, UNPACK_LO_64, 16), ...shuffle(20, 22, UNPACK_HI_64, 17),
     ...shuffle(21, 23, UNPACK_LO_64, 18), ...shuffle(21, 23, UNPACK_HI_64, 19),
     ...storeRow(16), ...storeRow(17), ...storeRow(18), ...storeRow(19),
