@@ -125,6 +125,51 @@ describe('WasmQuantizer', () => {
     });
   }
 
+  it('finishes min/max into the zero count and min / scale exactly as JavaScript computes them (float64, rounded once)', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const module = new WebAssembly.Module(kernelModuleBytes() as Uint8Array<ArrayBuffer>);
+    const finish = new WebAssembly.Instance(module, { env: { memory } }).exports.finish as (
+      out: number,
+      c4: number,
+      c: number,
+    ) => number;
+    const C4 = 64;
+    const C = 61; // the last three are padding channels: their zero counts are not the layer's
+    const rnd = seeded(2 * C4, 7);
+    const min = new Float32Array(C4);
+    const max = new Float32Array(C4);
+    for (let c = 0; c < C4; c++) {
+      const a = rnd[2 * c] * 10 ** ((c % 9) - 4);
+      min[c] = a;
+      max[c] = a + Math.abs(rnd[2 * c + 1]) * 10 ** ((c % 7) - 3);
+    }
+    // Edges: equal, infinite, all NaN (minmax leaves +Infinity / −Infinity), a denormal range, an overflowing scale.
+    const edges: [number, number][] = [[5, 5], [-Infinity, 2], [1, Infinity], [Infinity, -Infinity], [0, 1e-40], [1, 1 + 2 ** -23], [-3e38, 3e38]]; // prettier-ignore
+    edges.forEach(([lo, hi], k) => {
+      min[k] = lo;
+      max[k] = hi;
+    });
+    const f = new Float32Array(memory.buffer, 0, 4 * C4);
+    f.set(min, 0);
+    f.set(max, C4);
+    new Int32Array(memory.buffer, 8 * C4, C4).set(Array.from({ length: C4 }, (_, c) => c + 1));
+    expect(finish(0, C4, C)).toBe((C * (C + 1)) / 2);
+    const want = { min: new Float32Array(C4), max: new Float32Array(C4), scale: new Float32Array(C4) };
+    for (let c = 0; c < C4; c++) {
+      const allNaN = min[c] > max[c];
+      want.min[c] = allNaN ? 0 : min[c];
+      want.max[c] = allNaN ? 0 : max[c];
+      want.scale[c] = want.max[c] > want.min[c] ? 255 / (want.max[c] - want.min[c]) : 0;
+    }
+    expect([...f.subarray(0, C4)]).toEqual([...want.min]);
+    expect([...f.subarray(C4, 2 * C4)]).toEqual([...want.max]);
+    expect([...f.subarray(2 * C4, 3 * C4)]).toEqual([...want.min]);
+    expect([...f.subarray(3 * C4, 4 * C4)]).toEqual([...want.scale]);
+    // The float32 quotient would differ: the test can tell the two apart.
+    const f32 = (c: number) => Math.fround(255 / Math.fround(want.max[c] - want.min[c]));
+    expect(want.scale.some((s, c) => c >= edges.length && s !== f32(c))).toBe(true);
+  });
+
   for (const relaxed of [true, false]) {
     it(`turns values into bytes exactly as trunc(y + 0.5) does at every edge${relaxed ? ' (relaxed SIMD)' : ''}: ties, 255, NaN, ±Infinity`, () => {
       // 4 × 4 pixels × 8 channels. Channel 0 spans 0..255 (scale 1), so its values are the byte boundaries

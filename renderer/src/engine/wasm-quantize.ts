@@ -5,7 +5,7 @@
  * leaves the wasm heap: one byte per value is copied out per layer. About 5–10× faster than the same
  * loops in JavaScript, which is what brings all-layer extraction close to plain inference on wasm.
  *
- * The module (three functions, about 2 kB) is assembled below from its opcodes, so there is no binary
+ * The module (four functions, about 3 kB) is assembled below from its opcodes, so there is no binary
  * file to ship or load. Used for NHWC float32 layers at full resolution (C padded to a multiple of 4); the
  * JavaScript path (quantize.ts) does everything else, and the tests check both agree.
  */
@@ -54,6 +54,10 @@ const simd = (op: number, ...imm: number[]) => [0xfd, ...uleb(op), ...imm];
 const vload = (offset = 0) => simd(0x00, 2, ...uleb(offset));
 const vstore = (offset = 0) => simd(0x0b, 2, ...uleb(offset));
 const V_LOAD = vload();
+const V_STORE = vstore();
+/** v128.const of four copies of the 32-bit pattern `bits`. */
+const splat4 = (bits: number) =>
+  simd(0x0c, ...[0, 1, 2, 3].flatMap(() => [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]));
 const F32X4_ADD = simd(0xe4);
 const F32X4_SUB = simd(0xe5);
 /** v128.const of four float32 0.5 (0x3f000000, little-endian). */
@@ -97,10 +101,10 @@ const br = (d: number) => [0x0c, d];
 const brIf = (d: number) => [0x0d, d];
 
 /**
- * minmax(src, HW, C, out): out[0..C) = min, out[C..2C) = max over HW pixels of NHWC floats at src
- * (out holds ±Infinity on entry), and out[2C..3C) as int32 += the number of exact zeros per channel (0 on entry):
- * the channel health's sparsity, counted in the same pass over the values (each lane of f32x4.eq is −1 or 0, so
- * subtracting it counts).
+ * minmax(src, HW, C, out): out[0..C) = min, out[C..2C) = max over HW pixels of NHWC floats at src (±Infinity where
+ * a channel is all NaN), and out[2C..3C) as int32 = the number of exact zeros per channel: the channel health's
+ * sparsity, counted in the same pass over the values (each lane of f32x4.eq is −1 or 0, so subtracting it counts).
+ * It sets out to ±Infinity and 0 itself first.
  *
  * Tiled: for a tile of TILE pixels (TILE·C floats, in L1/L2 for every layer up to C = 1280), channels are swept
  * down the tile with their min, max and count in registers and merged into `out` once per tile, rather than loaded
@@ -151,6 +155,15 @@ const MINMAX = (() => {
   ]; // prettier-ignore
   const body = [
     ...get(2), ...i32c(4), MUL, ...set(4),
+    // out = [+Infinity × C, −Infinity × C, 0 × C]
+    ...i32c(0), ...set(8),
+    ...LOOP,
+    ...get(3), ...get(8), ADD, ...set(11),
+    ...get(11), ...splat4(0x7f800000), ...V_STORE,
+    ...get(11), ...get(4), ADD, ...splat4(0xff800000), ...V_STORE,
+    ...get(11), ...get(4), ADD, ...get(4), ADD, ...ZERO, ...V_STORE,
+    ...get(8), ...i32c(16), ADD, ...tee(8), ...get(4), LT_U, ...brIf(0),
+    END,
     ...get(0), ...set(5),
     ...get(0), ...get(1), ...get(4), MUL, ADD, ...set(6),
     ...BLOCK, ...LOOP,
@@ -319,6 +332,75 @@ const quantizeCode = (toInt: ToInt) => {
   ];
 };
 
+const F32X4_GT = simd(0x44);
+const V128_AND = simd(0x4e);
+const V128_ANDNOT = simd(0x4f); // a & ~b
+const F64X2_PROMOTE_LOW = simd(0x5f);
+const F32X4_DEMOTE_ZERO = simd(0x5e);
+const F64X2_SUB = simd(0xf1);
+const F64X2_DIV = simd(0xf3);
+/** v128.const of two float64 255 (0x406fe00000000000, little-endian). */
+const F64X2_255 = simd(0x0c, ...[0, 0, 0, 0, 0, 0xe0, 0x6f, 0x40, 0, 0, 0, 0, 0, 0xe0, 0x6f, 0x40]);
+/** i8x16.shuffle lanes that move the upper two float32 of x to the lower two (for promote_low). */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/**
+ * finish(out, C4, C) → zeros: after minmax, the zero count of the first C channels, then per channel: an all-NaN
+ * channel's ±Infinity become 0, 0; min stays at out[0..C4), max at out[C4..2C4); out[2C4..3C4) = min and
+ * out[3C4..4C4) = scale = 255 / (max − min), or 0 where max = min — quantize's `ms`. The scale is computed as
+ * JavaScript computes it (float64 difference and quotient, rounded once to float32: promote, subtract, divide,
+ * demote), so every path quantizes with the same float32 scale.
+ * Locals: 3 c (bytes), 4 zeros, 5 a; 6 mn, 7 mx, 8 all-NaN mask (v128); 9 cb (C4·4).
+ */
+const FINISH = (() => {
+  /** Pushes scale for the two channels that `half` (nothing: lanes 0–1; HIGH_HALF: lanes 2–3) brings down. */
+  const scaleOf = (half: (v: number) => number[]) => [
+    ...F64X2_255,
+    ...half(7), ...F64X2_PROMOTE_LOW, ...half(6), ...F64X2_PROMOTE_LOW, ...F64X2_SUB,
+    ...F64X2_DIV, ...F32X4_DEMOTE_ZERO,
+  ]; // prettier-ignore
+  const low = (v: number) => get(v);
+  const high = (v: number) => [...get(v), ...get(v), ...simd(0x0d, ...HIGH_HALF)];
+  const body = [
+    // zeros = Σ int32 out[2·C4 + c] for c < C
+    ...get(0), ...get(1), ...i32c(8), MUL, ADD, ...set(5),
+    ...BLOCK, ...LOOP,
+    ...get(3), ...get(2), ...i32c(4), MUL, GE_U, ...brIf(1),
+    ...get(4), ...get(5), ...get(3), ADD, 0x28, 2, 0, ADD, ...set(4),
+    ...get(3), ...i32c(4), ADD, ...set(3),
+    ...br(0),
+    END, END,
+    ...get(1), ...i32c(4), MUL, ...set(9),
+    ...i32c(0), ...set(3),
+    ...LOOP,
+    ...get(0), ...get(3), ADD, ...set(5),
+    ...get(5), ...V_LOAD, ...set(6),
+    ...get(5), ...get(9), ADD, ...V_LOAD, ...set(7),
+    ...get(6), ...get(7), ...F32X4_GT, ...set(8),
+    ...get(6), ...get(8), ...V128_ANDNOT, ...set(6),
+    ...get(7), ...get(8), ...V128_ANDNOT, ...set(7),
+    ...get(5), ...get(6), ...V_STORE,
+    ...get(5), ...get(9), ADD, ...get(7), ...V_STORE,
+    ...get(5), ...get(9), ADD, ...get(9), ADD, ...get(6), ...V_STORE,
+    ...get(5), ...get(9), ADD, ...get(9), ADD, ...get(9), ADD,
+    ...scaleOf(low), ...scaleOf(high), ...simd(0x0d, ...UNPACK_LO_64),
+    ...get(7), ...get(6), ...F32X4_GT, ...V128_AND,
+    ...V_STORE,
+    ...get(3), ...i32c(16), ADD, ...tee(3), ...get(9), LT_U, ...brIf(0),
+    END,
+    ...get(4),
+    END,
+  ]; // prettier-ignore
+  return [
+    ...vec([
+      [3, I32],
+      [3, V128],
+      [1, I32],
+    ]),
+    ...body,
+  ];
+})();
+
 /**
  * quantize_pixels(src, HW, C, ms, dst): the per-pixel kernel the blocked one replaced, kept as its byte-for-byte
  * reference (tests). Same contract as `quantize`.
@@ -345,24 +427,27 @@ const QUANTIZE_PIXELS = (() => {
 export function kernelModuleBytes(relaxed = false): Uint8Array {
   const t4 = [0x60, ...vec([[I32], [I32], [I32], [I32]]), 0x00];
   const t5 = [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), 0x00];
+  const t3r = [0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])];
   const code = (fn: number[]) => [...uleb(fn.length), ...fn];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([t4, t5])),
+    ...section(1, vec([t4, t5, t3r])),
     ...section(2, vec([[...str('env'), ...str('memory'), 0x02, 0x00, 0x01]])),
-    ...section(3, vec([[0], [1], [1]])),
+    ...section(3, vec([[0], [1], [1], [2]])),
     ...section(
       7,
       vec([
         [...str('minmax'), 0x00, 0],
         [...str('quantize'), 0x00, 1],
         [...str('quantize_pixels'), 0x00, 2],
+        [...str('finish'), 0x00, 3],
       ]),
     ),
     ...section(10, vec([
       code(MINMAX),
       code(quantizeCode(relaxed ? RELAXED_TO_INT : FLOOR_TO_INT)),
       code(QUANTIZE_PIXELS),
+      code(FINISH),
     ])),
   ]); // prettier-ignore
 }
@@ -400,6 +485,7 @@ export class WasmQuantizer {
   private readonly minmax: (src: number, hw: number, c: number, out: number) => void;
   private readonly quant: (src: number, hw: number, c: number, ms: number, dst: number) => void;
   private readonly quantPixels: (src: number, hw: number, c: number, ms: number, dst: number) => void;
+  private readonly finish: (out: number, c4: number, c: number) => number;
   /** One scratch block in the heap, reused across layers (grown when a layer needs more). */
   private scratch = 0;
   private scratchBytes = 0;
@@ -413,6 +499,7 @@ export class WasmQuantizer {
     this.minmax = instance.exports.minmax as typeof this.minmax;
     this.quant = instance.exports.quantize as typeof this.quant;
     this.quantPixels = instance.exports.quantize_pixels as typeof this.quant;
+    this.finish = instance.exports.finish as typeof this.finish;
   }
 
   /**
@@ -509,21 +596,10 @@ export class WasmQuantizer {
     const stats = this.block(16 * C4 + HW * C4);
     const ms = stats + 8 * C4;
     const dst = stats + 16 * C4;
-    let f = new Float32Array(this.heap.memory.buffer, stats, 4 * C4);
-    f.fill(Infinity, 0, C4);
-    f.fill(-Infinity, C4, 2 * C4);
-    f.fill(0, 2 * C4, 3 * C4); // the zero counts (int32 0 has float 0's bits)
+    // All in the kernel: min/max and zero counts, then min/scale (JavaScript loops over C here cost ~10 µs a layer).
     this.minmax(src, HW, C4, stats);
-    f = new Float32Array(this.heap.memory.buffer, stats, 4 * C4);
-    // Read before min / scale overwrite that part of the block.
-    const counts = new Int32Array(this.heap.memory.buffer, stats + 8 * C4, C);
-    let zeros = 0;
-    for (let c = 0; c < C; c++) zeros += counts[c];
-    for (let c = 0; c < C4; c++) {
-      if (f[c] > f[C4 + c]) f[c] = f[C4 + c] = 0; // all NaN
-      f[2 * C4 + c] = f[c];
-      f[3 * C4 + c] = f[C4 + c] > f[c] ? 255 / (f[C4 + c] - f[c]) : 0;
-    }
+    const zeros = this.finish(stats, C4, C);
+    const f = new Float32Array(this.heap.memory.buffer, stats, 2 * C4);
     const min = f.slice(0, C);
     const max = f.slice(C4, C4 + C);
     (opts.perPixel ? this.quantPixels : this.quant)(src, HW, C4, ms, dst);
