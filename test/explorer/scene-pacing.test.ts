@@ -8,10 +8,12 @@ import LayerScrubber from '../../renderer/src/explorer/components/LayerScrubber.
 import LayerPanel from '../../renderer/src/explorer/components/LayerPanel.vue';
 import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
 import {
+  HOLD_CAP_MS,
   RenderPacer,
   isSoftwareRenderer,
   resetSoftwareDrawCost,
   softwareDrawCost,
+  softwareHoldEnd,
 } from '../../renderer/src/explorer/scene/pacing';
 import { FRAMES_REDRAW_MS, redrawInterval } from '../../renderer/src/explorer/use-streamed-frames';
 
@@ -87,6 +89,45 @@ describe('render pacing while frames stream', () => {
     expect(gpu.wait(5000, false)).toBe(0);
   });
 
+  it("a new photo's pass waits as long as the last one took (half as long again, capped), so a short pass is drawn once", () => {
+    const p = new RenderPacer({ software: true, duty: 0.25 });
+    p.submitted(0);
+    p.completed(20); // a cheap draw: the idle share alone would allow one 80 ms into a pass
+    // The first photo's pass (no pass measured yet): its image at 1000, its last layer drawn at 1160.
+    p.hold(1000, { burst: true });
+    expect(p.wait(1010, false)).toBe(70);
+    expect(p.wait(1160, true)).toBe(0);
+    p.submitted(1160);
+    p.completed(1180);
+    // The next photo: nothing of it is drawn until 1.5 × 160 = 240 ms after its image, past its expected end...
+    p.hold(5000, { burst: true });
+    expect(p.wait(5010, false)).toBe(230);
+    expect(p.wait(5150, false)).toBe(90);
+    // ...and a re-hold part-way (a frame over an old map, nothing pending) restarts only the idle share (4 × 20 ms),
+    // not the pass-long hold.
+    p.hold(5150);
+    expect(p.wait(5150, false)).toBe(90);
+    expect(p.wait(5230, false)).toBe(10);
+    expect(p.wait(5170, true)).toBe(0); // its last layer: at once, and that pass took 170 ms
+    p.submitted(5170);
+    p.completed(5190);
+    p.hold(9000, { burst: true });
+    expect(p.wait(9000, false)).toBe(255); // 1.5 × 170
+    // A long pass (InceptionV3's) still shows its progress after HOLD_CAP_MS.
+    expect(p.wait(9000 + 100, true)).toBe(0);
+    p.hold(10_000, { burst: true });
+    expect(p.wait(10_000, false)).toBe(150); // 1.5 × 100
+    p.hold(20_000, { burst: true });
+    expect(p.wait(30_000, true)).toBe(0); // a 10 s pass
+    p.hold(40_000, { burst: true });
+    expect(p.wait(40_000, false)).toBe(HOLD_CAP_MS);
+    const gpu = new RenderPacer({ software: false });
+    gpu.hold(0, { burst: true });
+    gpu.wait(100, true);
+    gpu.hold(200, { burst: true });
+    expect(gpu.wait(200, false)).toBe(0);
+  });
+
   it("tells the page's other views what a software draw costs; a GPU's draws say nothing", () => {
     resetSoftwareDrawCost();
     const gpu = new RenderPacer({ software: false });
@@ -158,6 +199,40 @@ describe('the layer list and status line while a new photo streams', () => {
     await new Promise((r) => requestAnimationFrame(() => r(null)));
     await nextTick();
     expect(status.text()).toContain('layers 2/2');
+  });
+
+  it('wait for their first redraw of a new photo as long as a software-drawn scene holds its pass', async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine()));
+    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+    await store.selectModel('tiny');
+    await settle();
+    const status = mount(StatusBar);
+    expect(status.text()).toContain('layers 2/2');
+    // The list has shown this photo's complete pass (its last layer: on the next animation frame).
+    store.framesVersion++;
+    await nextTick();
+    await new Promise((r) => requestAnimationFrame(() => r(null)));
+    // The scene (software) measured its last photo's pass at 240 ms: it holds the next one for 1.5 × that.
+    const pacer = new RenderPacer({ software: true });
+    const t = performance.now();
+    pacer.hold(t - 1000, { burst: true });
+    pacer.wait(t - 760, true);
+    pacer.hold(t, { burst: true });
+    expect(softwareHoldEnd()).toBe(t + 360);
+    store.frames = new Map([['conv1', frameFor('conv1', 0, [8, 8, 4], 2)]]);
+    store.framesVersion++;
+    await nextTick();
+    // Past the list's own interval (100 ms here), but not past the scene's hold: still the last photo's count.
+    await new Promise((r) => setTimeout(r, FRAMES_REDRAW_MS + 80));
+    await nextTick();
+    expect(status.text()).toContain('layers 2/2');
+    await new Promise((r) => setTimeout(r, 360 - FRAMES_REDRAW_MS - 80 + 60));
+    await nextTick();
+    expect(status.text()).toContain('layers 1/2');
+    // The pass's last layer ends the hold: nothing is held back from the next model or photo.
+    pacer.wait(performance.now(), true);
+    expect(softwareHoldEnd()).toBe(-Infinity);
   });
 
   it("the focused layer's panel keeps its last frame while a new pass streams, not a placeholder", async () => {

@@ -4,7 +4,8 @@
  * Frames stream in far faster than a list needs redrawing: the copy returned here is refreshed at most every
  * FRAMES_REDRAW_MS, on an animation frame, not once per arriving layer (the 3D scene still shows each layer as it
  * arrives); the frame that completes the pass is shown on the next animation frame. A new photo's pass through the
- * same model waits the interval for its first redraw too (the views keep the last photo's frames meanwhile). All
+ * same model waits the interval for its first redraw too, and as long as a software-drawn scene holds that pass
+ * back (the views keep the last photo's frames meanwhile). All
  * views of one session refresh on the same animation frame (one shared ticker), so a refresh costs the page one
  * layout, one paint and one composite, not one per view. Where showing a frame is slow (a software
  * compositor: the next animation frame comes 50–170 ms after a redraw under SwiftShader, on the cores the engine
@@ -18,7 +19,7 @@
 import { effectScope, onBeforeUnmount, shallowRef, watch, type EffectScope, type ShallowRef } from 'vue';
 import type { LayerFrame } from '../../../common/engine-protocol';
 import type { useSessionStore } from './stores/session';
-import { softwareDrawCost } from './scene/pacing';
+import { softwareDrawCost, softwareHoldEnd } from './scene/pacing';
 
 type SessionStore = ReturnType<typeof useSessionStore>;
 
@@ -85,15 +86,19 @@ function acquire(store: SessionStore): Ticker {
         }
         if (timer) return;
         // A new photo's first frames over the last photo's (the views keep those meanwhile): the first redraw waits
-        // the interval too, so a short pass redraws the page once, complete, not also at its first layer.
-        if (store.frames !== shownMap && store.summary === shownSummary && shownMap?.size)
+        // the interval too, and as long as a software-drawn scene holds the pass back (pacing.ts), so a short pass
+        // redraws the page once, complete, not also at its first layer.
+        let due = shownAt + interval;
+        if (store.frames !== shownMap && store.summary === shownSummary && shownMap?.size) {
           shownAt = Math.max(shownAt, performance.now());
+          due = Math.max(shownAt + interval, softwareHoldEnd());
+        }
         timer = setTimeout(
           () => {
             timer = 0;
             show();
           },
-          Math.max(0, shownAt + interval - performance.now()),
+          Math.max(0, due - performance.now()),
         );
       },
     );

@@ -863,7 +863,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       imagePlane.place(imageData, model?.currentLayout.image ?? null);
       if (pacer.software && replacing) {
         // A new photo over the last one: on a software rasteriser it is drawn with its pass's frames (pacing.ts).
-        if (!drawPending()) pacer.hold(performance.now());
+        pacer.hold(performance.now(), { burst: true });
         imageWaiting = true;
         invalidateFrames();
       } else invalidate();

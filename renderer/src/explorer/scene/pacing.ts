@@ -25,6 +25,14 @@ export function isSoftwareRenderer(name: string): boolean {
 /** How often the scene looks at the last draw's fence (ms); a draw waiting on one never retries sooner. */
 export const FENCE_POLL_MS = 8;
 
+/**
+ * The longest a new photo's maps wait for its pass to finish before the first paced draw shows the layers that have
+ * arrived (ms): a pass that took longer last time (InceptionV3's) still shows its progress after this.
+ */
+export const HOLD_CAP_MS = 400;
+/** A held burst waits this much longer than the last one took, for a pass that runs a little slower this time. */
+const HOLD_MARGIN = 1.5;
+
 /** How long the page's last draw on a software rasteriser took (ms, fence-timed; 0: none yet, or a GPU). */
 let softwareDrawMs = 0;
 
@@ -37,9 +45,22 @@ export function softwareDrawCost(): number {
   return softwareDrawMs;
 }
 
-/** Forgets the page's software draw cost (tests). */
+/** Until when (performance.now() ms) a new photo's pass is held on a software rasteriser (see hold; −∞: none). */
+let heldUntil = -Infinity;
+
+/**
+ * Until when the scene holds a new photo's pass back from the screen (performance.now() ms; −Infinity where it does
+ * not): the page's other views wait as long for their first redraw of that pass, so that a short pass is shown
+ * once, complete, by one composite, not by one for the scene and others for the list and the status line.
+ */
+export function softwareHoldEnd(): number {
+  return heldUntil;
+}
+
+/** Forgets the page's software draw cost and hold (tests). */
 export function resetSoftwareDrawCost(): void {
   softwareDrawMs = 0;
+  heldUntil = -Infinity;
 }
 
 export interface PaceOptions {
@@ -57,6 +78,11 @@ export class RenderPacer {
   private lastGpuMs = 0;
   /** A draw whose completion has not been seen yet. */
   private inFlight = false;
+  /** When the burst held last began (ms), until its last layer is drawn; how long the last held burst took. */
+  private burstStart: number | null = null;
+  private lastBurstMs = 0;
+  /** A held burst's first draw waits until then (ms). */
+  private holdUntil = -Infinity;
 
   constructor(opts: PaceOptions) {
     const duty = opts.duty ?? 0.25;
@@ -70,22 +96,37 @@ export class RenderPacer {
    * layer's frame, so the pass is complete and is shown at once.
    */
   wait(now: number, final: boolean): number {
-    if (!this.software || final) return 0;
+    if (!this.software) return 0;
+    if (final) {
+      if (this.burstStart !== null) this.lastBurstMs = now - this.burstStart;
+      this.burstStart = null;
+      this.holdUntil = heldUntil = -Infinity;
+      return 0;
+    }
+    const held = Math.max(0, this.holdUntil - now);
     if (this.inFlight) {
       // Still drawing the last one: wait at least for it, and then the idle share (known once it completes).
-      return Math.max(FENCE_POLL_MS, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
+      return Math.max(FENCE_POLL_MS, held, this.lastGpuMs * (1 / this.duty) - (now - this.lastSubmit));
     }
-    return Math.max(0, this.lastSubmit + this.lastGpuMs / this.duty - now);
+    return Math.max(held, this.lastSubmit + this.lastGpuMs / this.duty - now);
   }
 
   /**
-   * A burst of frames that only replace maps already on screen (a new photo through the same model) starts at `now`.
-   * On a software rasteriser its first draw waits the idle share too, as if one had just been shown: the previous
-   * photo's maps stay up meanwhile, and a short pass is drawn once, complete, instead of once at its first layer
-   * (which cost SwiftShader a whole-scene draw in the middle of the pass) and again at its last.
+   * Frames that only replace maps already on screen (a new photo through the same model) arrive from `now`, with
+   * nothing drawn for them yet. On a software rasteriser their first draw waits the idle share too, as if one had
+   * just been shown. `burst`: a new photo's pass begins here (the scene got its input image): its first draw also
+   * waits as long as the last such pass took to its last layer (with a margin, at most HOLD_CAP_MS). The previous
+   * photo's maps stay up meanwhile, and a short pass is drawn once, complete, instead of once part-way (which cost
+   * SwiftShader a whole-scene draw in the middle of the pass, on the cores the pass runs on) and again at its last
+   * layer.
    */
-  hold(now: number): void {
-    if (this.software && !this.inFlight) this.lastSubmit = Math.max(this.lastSubmit, now);
+  hold(now: number, opts: { burst?: boolean } = {}): void {
+    if (!this.software) return;
+    if (!this.inFlight) this.lastSubmit = Math.max(this.lastSubmit, now);
+    if (opts.burst) {
+      this.burstStart = now;
+      this.holdUntil = heldUntil = now + Math.min(HOLD_CAP_MS, this.lastBurstMs * HOLD_MARGIN);
+    }
   }
 
   /** A draw was submitted at `now`. */
