@@ -97,7 +97,24 @@ describe('first screen', () => {
     await expect
       .poll(() => page.getByTestId('model-select').inputValue(), { timeout: 60_000 })
       .toBe('mobilenetv2-pretrained');
-    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="image-strip"] [data-testid="thumb"]').count()).toBe(1);
+    // The sample's thumbnail is a small bitmap of the photo, drawn: not blank, not one colour.
+    const thumb = await page.evaluate(() => {
+      const c = document.querySelector<HTMLCanvasElement>('[data-testid="thumb"] canvas');
+      if (!c) return null;
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const lum = new Set<number>();
+      let opaque = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        if (px[i + 3] === 255) opaque++;
+        lum.add((px[i] + px[i + 1] + px[i + 2]) >> 4);
+      }
+      return { width: c.width, opaque: opaque / (px.length / 4), shades: lum.size };
+    });
+    expect(thumb).not.toBeNull();
+    expect(thumb!.width).toBe(80);
+    expect(thumb!.opaque).toBe(1);
+    expect(thumb!.shades).toBeGreaterThan(10);
     const [received, total] = await waitAllLayers(page);
     expect(received).toBe(total);
     expect(total).toBeGreaterThan(100);
@@ -138,7 +155,7 @@ describe('explorer', () => {
       target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
       target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, bytes);
-    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(2);
+    await expect.poll(() => page.locator('[data-testid="image-strip"] [data-testid="thumb"]').count()).toBe(2);
     await waitAllLayers(page);
 
     const items = page.locator('[data-testid="layer-list"] li[data-layer-id]');

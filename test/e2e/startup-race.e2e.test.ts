@@ -98,7 +98,7 @@ describe('start-up race', () => {
     expect(s.active).toBe('coffee.png');
     expect(s.images).toEqual(['coffee.png']);
     // The strip shows that one image, and the input preview is coffee's (not the start-up cat).
-    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="image-strip"] [data-testid="thumb"]').count()).toBe(1);
     await page.screenshot({ path: screenshotPath('startup-race-connecting.png') });
     expect(errors).toEqual([]);
     await page.close();
@@ -125,7 +125,7 @@ describe('start-up race', () => {
     const s = await ready(page);
     expect(s.active).toBe('coffee.png');
     expect(s.images).toEqual(['coffee.png']);
-    await expect.poll(() => page.locator('[data-testid="image-strip"] img').count()).toBe(1);
+    await expect.poll(() => page.locator('[data-testid="image-strip"] [data-testid="thumb"]').count()).toBe(1);
     expect(errors).toEqual([]);
     await page.close();
   });
