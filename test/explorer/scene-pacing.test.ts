@@ -274,4 +274,35 @@ describe('the layer list and status line while a new photo streams', () => {
     await nextTick();
     expect(waiting()).toBe(true);
   });
+
+  it("the focused layer's panel shows a held pass's new frame when the software-drawn scene does", async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine()));
+    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+    await store.selectModel('tiny');
+    await settle();
+    store.focusLayer('pool1');
+    const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
+    await nextTick();
+    const health = () => panel.get('[data-testid="channel-health"]').text();
+    expect(health()).not.toContain('4 of 4 channels dead');
+    // The scene holds the new photo's pass for 150 ms (its last took 100 ms).
+    const pacer = new RenderPacer({ software: true });
+    const t = performance.now();
+    pacer.hold(t - 500, { burst: true });
+    pacer.wait(t - 400, true);
+    pacer.hold(t, { burst: true });
+    store.passState = 'running';
+    const newPool = frameFor('pool1', 1, [4, 4, 4], 9);
+    newPool.max = new Float32Array(4).fill(0);
+    newPool.min = new Float32Array(4).fill(0);
+    store.frames = new Map([['pool1', newPool]]);
+    store.framesVersion++;
+    await nextTick();
+    expect(health()).not.toContain('4 of 4 channels dead'); // still the last photo's, as the scene
+    await new Promise((r) => setTimeout(r, 200));
+    await nextTick();
+    expect(health()).toContain('4 of 4 channels dead');
+    pacer.wait(performance.now(), true);
+  });
 });
