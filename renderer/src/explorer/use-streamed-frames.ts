@@ -88,18 +88,19 @@ function acquire(store: SessionStore): Ticker {
         // A new photo's first frames over the last photo's (the views keep those meanwhile): the first redraw waits
         // the interval too, and as long as a software-drawn scene holds the pass back (pacing.ts), so a short pass
         // redraws the page once, complete, not also at its first layer.
-        let due = shownAt + interval;
-        if (store.frames !== shownMap && store.summary === shownSummary && shownMap?.size) {
-          shownAt = Math.max(shownAt, performance.now());
-          due = Math.max(shownAt + interval, softwareHoldEnd());
-        }
-        timer = setTimeout(
-          () => {
-            timer = 0;
-            show();
-          },
-          Math.max(0, due - performance.now()),
-        );
+        const newPhoto = () => store.frames !== shownMap && store.summary === shownSummary && !!shownMap?.size;
+        if (newPhoto()) shownAt = Math.max(shownAt, performance.now());
+        const fire = () => {
+          // The scene may have started holding this pass after the timer was set (its input image came later).
+          const held = newPhoto() ? softwareHoldEnd() - performance.now() : 0;
+          if (held > 0) {
+            timer = setTimeout(fire, held);
+            return;
+          }
+          timer = 0;
+          show();
+        };
+        timer = setTimeout(fire, Math.max(0, shownAt + interval - performance.now()));
       },
     );
   });
