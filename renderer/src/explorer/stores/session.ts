@@ -25,7 +25,7 @@ import {
   type RequestInfo,
 } from '../../../../common/engine-client';
 import { checkImageBytes } from '../../../../common/image-header';
-import { errorText, imageObjectUrl, isCancelled } from './shared';
+import { errorText, imageBlob, isCancelled } from './shared';
 import { useModelSettingsStore } from './model-settings';
 import { withOverride } from '../preprocess-presets';
 import { fetchSample } from '../samples';
@@ -38,7 +38,9 @@ export interface SessionImage {
   id: number;
   name: string;
   bytes: ArrayBuffer;
-  /** Object URL for the thumbnail; revoked when the image leaves the session. */
+  /** The bytes as a Blob (the strip's thumbnail is decoded from it) and its object URL, revoked when the image
+   * leaves the session. */
+  blob: Blob;
   url: string;
 }
 
@@ -530,7 +532,8 @@ export const useSessionStore = defineStore('session', () => {
       }
     });
     const added = usable.map((f) => {
-      return { id: nextImageId++, name: f.name, bytes: f.bytes, url: imageObjectUrl(f.name, f.bytes) };
+      const blob = imageBlob(f.name, f.bytes);
+      return { id: nextImageId++, name: f.name, bytes: f.bytes, blob, url: URL.createObjectURL(blob) };
     });
     if (!added.length) return;
     if (byUser) userActed.value = true;

@@ -12,8 +12,13 @@ const MIME_BY_EXT: Record<string, string> = {
 
 /** A Blob object URL for an image's bytes, typed by its extension so the browser shows it as a thumbnail. */
 export function imageObjectUrl(name: string, bytes: ArrayBuffer): string {
+  return URL.createObjectURL(imageBlob(name, bytes));
+}
+
+/** The image's bytes as a Blob typed by its extension (what its object URL serves; createImageBitmap reads it). */
+export function imageBlob(name: string, bytes: ArrayBuffer): Blob {
   const ext = name.split('.').pop()?.toLowerCase() ?? '';
-  return URL.createObjectURL(new Blob([bytes], { type: MIME_BY_EXT[ext] ?? '' }));
+  return new Blob([bytes], { type: MIME_BY_EXT[ext] ?? '' });
 }
 
 /** The message of an error, or the value as text. */
