@@ -149,6 +149,19 @@ describe('render pacing while frames stream', () => {
   });
 });
 
+/** The tiny model's session on a photo, its pool1 layer focused in a mounted layer panel. */
+async function panelOnPool1() {
+  const store = useSessionStore();
+  await store.connect(fakeBridge(new FakeEngine()));
+  store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+  await store.selectModel('tiny');
+  await settle();
+  store.focusLayer('pool1');
+  const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
+  await nextTick();
+  return { store, panel };
+}
+
 describe('the layer list and status line while a new photo streams', () => {
   beforeEach(() => {
     setActivePinia(createPinia());
@@ -236,14 +249,7 @@ describe('the layer list and status line while a new photo streams', () => {
   });
 
   it("the focused layer's panel keeps its last frame while a new pass streams, not a placeholder", async () => {
-    const store = useSessionStore();
-    await store.connect(fakeBridge(new FakeEngine()));
-    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
-    await store.selectModel('tiny');
-    await settle();
-    store.focusLayer('pool1');
-    const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
-    await nextTick();
+    const { store, panel } = await panelOnPool1();
     const grid = () => panel.find('[data-testid="layer-panel"] .channel-grid');
     const waiting = () => panel.text().includes("Waiting for this layer's feature maps");
     expect(grid().exists()).toBe(true);
@@ -276,14 +282,7 @@ describe('the layer list and status line while a new photo streams', () => {
   });
 
   it("the focused layer's panel shows a held pass's new frame when the software-drawn scene does", async () => {
-    const store = useSessionStore();
-    await store.connect(fakeBridge(new FakeEngine()));
-    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
-    await store.selectModel('tiny');
-    await settle();
-    store.focusLayer('pool1');
-    const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
-    await nextTick();
+    const { store, panel } = await panelOnPool1();
     const health = () => panel.get('[data-testid="channel-health"]').text();
     expect(health()).not.toContain('4 of 4 channels dead');
     // The scene holds the new photo's pass for 150 ms (its last took 100 ms).
