@@ -25,6 +25,8 @@
  *   npm run bench -- --render           the scene renderer's bench (scripts/bench-render.ts)
  *   npm run bench -- --open             opening model files: bytes → first frame per fixture and for a
  *                                       MobileNetV2 ONNX export vs the same-sized tfjs model.json (bench-open.ts)
+ *   npm run bench -- --kernels          the extraction kernel on MobileNetV2's layer shapes: relaxed SIMD and floor
+ *                                       conversions, the per-pixel reference kernel and the JS path (bench-kernels.ts)
  *   npm run bench -- --edit             the what-if editor: one change on DenseNet-121 → every shape, count and
  *                                       receptive field updated (bench-edit.ts; target ≤ 16 ms, one frame)
  *   npm run bench -- --gradients        effective receptive field and Grad-CAM on MobileNetV2, as a ratio to one
@@ -232,6 +234,12 @@ export async function main(args: string[]): Promise<void> {
     const { runOpenBench, openTable } = await import('./bench-open');
     const rows = await runOpenBench({ reps: Number(option(args, '--reps') ?? 3), log });
     console.log(json ? JSON.stringify(rows) : openTable(rows));
+    return;
+  }
+  if (args.includes('--kernels')) {
+    const { runKernelBench, kernelTable } = await import('./bench-kernels');
+    const rows = await runKernelBench({ reps: Number(option(args, '--reps') ?? 15) });
+    console.log(json ? JSON.stringify(rows) : kernelTable(rows));
     return;
   }
   if (args.includes('--edit')) {
