@@ -862,8 +862,10 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
       imageData = checkPixels(img, 'setInputImage');
       imagePlane.place(imageData, model?.currentLayout.image ?? null);
       if (pacer.software && replacing) {
-        // A new photo over the last one: on a software rasteriser it is drawn with its pass's frames (pacing.ts).
-        pacer.hold(performance.now(), { burst: true });
+        // A new photo over the last one: on a software rasteriser it is drawn with its pass's frames (pacing.ts),
+        // held as long as the last pass took where this model's maps are up (a new model's are drawn as they come).
+        if (model?.hasFrames) pacer.hold(performance.now(), { burst: true });
+        else if (!drawPending()) pacer.hold(performance.now());
         imageWaiting = true;
         invalidateFrames();
       } else invalidate();

@@ -648,6 +648,11 @@ export class ModelView {
     return this.frames.get(id);
   }
 
+  /** Whether any layer has a frame (the maps of a photo are up, or on their way). */
+  get hasFrames(): boolean {
+    return this.frames.size > 0;
+  }
+
   /** Skip and concatenation connectors drawn (main-scene arcs plus those inside collapsed blocks' diagrams). */
   get connectors(): number {
     return this.connectorCount;
