@@ -60,8 +60,8 @@ const splat4 = (bits: number) =>
   simd(0x0c, ...[0, 1, 2, 3].flatMap(() => [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, bits >>> 24]));
 const F32X4_ADD = simd(0xe4);
 const F32X4_SUB = simd(0xe5);
-/** v128.const of four float32 0.5 (0x3f000000, little-endian). */
-const HALF = simd(0x0c, ...[0, 0, 0, 0x3f, 0, 0, 0, 0x3f, 0, 0, 0, 0x3f, 0, 0, 0, 0x3f]);
+/** v128.const of four float32 0.5. */
+const HALF = splat4(0x3f000000);
 const F32X4_MUL = simd(0xe6);
 const F32X4_EQ = simd(0x41); // lanes: all ones where a == b (so -0 == 0), else 0
 const I32X4_SUB = simd(0xb1);
@@ -78,7 +78,7 @@ const I32X4_TRUNC_SAT_U = simd(0xf9);
 const I32X4_RELAXED_TRUNC_S = simd(0x101);
 const F32X4_FLOOR = simd(0x68);
 /** v128.const of four 2^23 (0x4b000000): as floats, k + 2^23 has the integer k in its low mantissa bits. */
-const MAGIC = simd(0x0c, ...[0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b, 0, 0, 0, 0x4b]);
+const MAGIC = splat4(0x4b000000);
 const V_STORE_1 = simd(0x0b, 0, 0); // v128.store, align 2^0 (a row of bytes need not be aligned)
 /**
  * i8x16.shuffle lanes of the 8- and 64-bit unpacks (x lanes 0–15, y lanes 16–31): V8 emits one punpck for each,
@@ -111,8 +111,9 @@ const brIf = (d: number) => [0x0d, d];
  * from and stored to `out` for every pixel (six memory operations per vector, on store-to-load dependency chains
  * when C is small). Eight channels (two vectors) are swept at once while C allows, then the rest four at a time:
  * a min, max or count of one vector depends on the same register's value one pixel earlier, so one vector per
- * pixel waits on the min's latency (about three cycles), where two independent chains keep the core busy — 1.7×
- * the one-vector sweep in V8 on x64; three or four vectors (9–13 live registers) were slower again (spills).
+ * pixel waits on the min's latency (about three cycles), where two independent chains keep the core busy — 1.2×
+ * the one-vector sweep in V8 on x64, measured side by side; three or four vectors (9–13 live registers) were slower
+ * again (spills).
  * Within a channel the pixels are still visited in order, so which of ±0 is kept as min or max is the same as a
  * pixel-by-pixel loop's.
  * Locals: 4 cb (C·4), 5 row, 6 srcEnd, 7 tileEnd, 8 c, 9 ptr, 10 end, 11 a; 12 v, then G × (mn, mx, z) (v128).
@@ -225,14 +226,11 @@ const PIXEL_LOOP = (() => {
   ]; // prettier-ignore
 })();
 
-/** Code around a vector y of 0.5..255.5 or NaN (pushed between `before` and `after`) leaving trunc(y), NaN → 0. */
-interface ToInt {
-  before: number[];
-  after: number[];
-}
-
-/** Relaxed SIMD: one cvttps2dq (x64); NaN gives INT32_MIN, which the unsigned narrowing saturates to 0. */
-const RELAXED_TO_INT: ToInt = { before: [], after: I32X4_RELAXED_TRUNC_S };
+/**
+ * Code that turns the vector y of 0.5..255.5 or NaN on the stack into trunc(y), NaN → 0 once narrowed.
+ * Relaxed SIMD: one cvttps2dq (x64); NaN gives INT32_MIN, which the unsigned narrowing saturates to 0.
+ */
+const RELAXED_TO_INT = I32X4_RELAXED_TRUNC_S;
 
 /**
  * Without relaxed SIMD: floor, + 2^23 (exact: the integer k lands in the low mantissa bits) and − 0x4b000000 as
@@ -242,10 +240,7 @@ const RELAXED_TO_INT: ToInt = { before: [], after: I32X4_RELAXED_TRUNC_S };
  * first to 65535, which the signed i16 → u8 narrowing reads as −1): the same bytes as trunc_sat, which the tests
  * check on ties, NaN and infinities.
  */
-const FLOOR_TO_INT: ToInt = {
-  before: [],
-  after: [...F32X4_FLOOR, ...get(25), ...F32X4_ADD, ...get(25), ...I32X4_SUB], // + MAGIC, − MAGIC
-};
+const FLOOR_TO_INT = [...F32X4_FLOOR, ...get(25), ...F32X4_ADD, ...get(25), ...I32X4_SUB]; // + MAGIC, − MAGIC
 
 /**
  * quantize(src, HW, C, ms, dst): byte at dst[c·HW + p] = trunc((v − min[c])·scale[c] + 0.5) with
@@ -255,18 +250,17 @@ const FLOOR_TO_INT: ToInt = {
  * arithmetic of the per-pixel loop and narrowed four pixels at a time to 16 bytes (i32 → i16 → u8, saturating: the
  * values are 0.5..255.5 already, where the signed truncation V8 does in fewer instructions gives the same integers
  * as the unsigned one), transposed from pixel-major to channel-major by sixteen unpacks (three rounds of byte
- * interleaves, then one of 64-bit halves) and written as one 16-byte store per channel row — instead of 64 single-byte stores that each touch another channel's
- * row. The HW % 16 tail pixels take the per-pixel loop. How a value becomes an integer is `toInt` (the same bytes
+ * interleaves, then one of 64-bit halves) and written as one 16-byte store per channel row — instead of 64
+ * single-byte stores that each touch another channel's row. The HW % 16 tail pixels take the per-pixel loop. How a value becomes an integer is `toInt` (the same bytes
  * either way): relaxed SIMD's truncation where the runtime has it, else FLOOR_TO_INT.
  * Locals: 5 cb, 6 p, 7 ptr, 8 c, 9 d, 10 q (v128); 11 hw16, 12 a, 13 dp; 14 mn, 15 sc, 16–23 the transpose, 24 HALF,
  * 25 MAGIC (v128: V8 builds a v128.const in the loop with several instructions at every use, a local is a register).
  */
-const quantizeCode = (toInt: ToInt) => {
+const quantizeCode = (toInt: number[]) => {
   /** Pushes trunc((load(a) − mn)·sc + 0.5), NaN → 0, and moves a to the next pixel. */
   const quantNext = [
-    ...toInt.before,
     ...get(12), ...V_LOAD, ...get(14), ...F32X4_SUB, ...get(15), ...F32X4_MUL, ...get(24), ...F32X4_ADD,
-    ...toInt.after,
+    ...toInt,
     ...get(12), ...get(5), ADD, ...set(12),
   ]; // prettier-ignore
   /** Four pixels' 4 channels as 16 bytes, pixel-major (4k + j: pixel k, channel j), into local `to`. */
@@ -333,6 +327,7 @@ const quantizeCode = (toInt: ToInt) => {
 };
 
 const F32X4_GT = simd(0x44);
+const I32_LOAD = [0x28, 2, 0]; // i32.load, align 2^2, offset 0
 const V128_AND = simd(0x4e);
 const V128_ANDNOT = simd(0x4f); // a & ~b
 const F64X2_PROMOTE_LOW = simd(0x5f);
@@ -366,7 +361,7 @@ const FINISH = (() => {
     ...get(0), ...get(1), ...i32c(8), MUL, ADD, ...set(5),
     ...BLOCK, ...LOOP,
     ...get(3), ...get(2), ...i32c(4), MUL, GE_U, ...brIf(1),
-    ...get(4), ...get(5), ...get(3), ADD, 0x28, 2, 0, ADD, ...set(4),
+    ...get(4), ...get(5), ...get(3), ADD, ...I32_LOAD, ADD, ...set(4),
     ...get(3), ...i32c(4), ADD, ...set(3),
     ...br(0),
     END, END,
