@@ -4,6 +4,7 @@
  * are structured patterns, not real activations: rendering cost depends on shapes, not on values.
  */
 import { createFeatureScene, type FeatureScene } from '../renderer/src/explorer/scene';
+import { softwareHoldEnd } from '../renderer/src/explorer/scene/pacing';
 import type { LayerFrame, ModelSummary } from '../common/engine-protocol';
 
 /** What the benchmark measures for one model (one JSON line per model with --json). */
@@ -239,6 +240,8 @@ export interface RenderBenchApi {
   loadScene: typeof loadScene;
   syntheticFrame: typeof syntheticFrame;
   createFeatureScene: typeof createFeatureScene;
+  /** Until when the page holds a new photo's pass on a software rasteriser (pacing.ts). */
+  softwareHoldEnd: typeof softwareHoldEnd;
 }
 
 declare global {
@@ -247,5 +250,5 @@ declare global {
   }
 }
 
-window.__renderBench = { run, makeCanvas, loadScene, syntheticFrame, createFeatureScene };
+window.__renderBench = { run, makeCanvas, loadScene, syntheticFrame, createFeatureScene, softwareHoldEnd };
 document.documentElement.dataset.ready = '1';

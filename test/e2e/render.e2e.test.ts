@@ -152,6 +152,50 @@ describe('scene on WebGL2', () => {
     expect(errors).toEqual([]);
   });
 
+  it("a new photo's pass whose last layer a draw asked for otherwise shows still ends there: the next is held as long as it took", async () => {
+    await load(mobilenet);
+    const r = await page.evaluate(async (summary) => {
+      const sc = (window as Win).__scene!;
+      const b = window.__renderBench!;
+      const software = /swiftshader|llvmpipe|softpipe|software|basic render|\bwarp\b/i.test(sc.stats().renderer);
+      await new Promise((res) => setTimeout(res, 400)); // the first draw's fence has signalled: its cost is known
+      const shapes = new Map(summary.analysis.layers.map((l) => [l.id, l.outputShape] as const));
+      const [ih, iw] = summary.analysis.input;
+      const photo = (v: number) =>
+        sc.setInputImage({ width: iw, height: ih, data: new Uint8ClampedArray(ih * iw * 4).fill(v) });
+      /** A whole pass's frames; `then` runs in the same task as its last one. */
+      const pass = async (then: () => void) => {
+        summary.frameOrder.forEach((id, i) => {
+          const sh = shapes.get(id)!;
+          sc.addFrame(b.syntheticFrame(id, i, sh.length === 3 ? [sh[0], sh[1], sh[2]] : [1, 1, sh[0]], i % 2 === 0));
+        });
+        then();
+        const t0 = performance.now();
+        while (sc.pendingFrames() > 0 && performance.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 5));
+        await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+      };
+      // A photo's pass whose last frame comes with the prediction (as the engine's reply to the pass follows its
+      // last frame): the prediction's draw shows the last layer.
+      const photoAt = performance.now();
+      photo(90);
+      let lastAt = 0;
+      await pass(() => {
+        sc.setPrediction(null);
+        lastAt = performance.now();
+      });
+      const t = performance.now();
+      photo(160);
+      const held = b.softwareHoldEnd() - t;
+      await pass(() => {});
+      return { software, held, tookAtLeast: lastAt - photoAt, heldAfterLast: b.softwareHoldEnd() > performance.now() };
+    }, mobilenet);
+    // That pass took at least from its photo to its last frame; the next is held 1.5 times as long (at most 400 ms).
+    if (r.software) expect(r.held).toBeGreaterThanOrEqual(Math.min(400, 1.5 * r.tookAtLeast));
+    else expect(r.held).toBe(-Infinity);
+    expect(r.heldAfterLast).toBe(false); // its last layer drawn: nothing is held any more
+    expect(errors).toEqual([]);
+  });
+
   it('colours real pixels through the LUT: per channel, per layer, diverging', async () => {
     await load(tinySummary());
     const probe = (opts: Record<string, string>) =>

@@ -476,7 +476,7 @@ export function createFeatureScene(canvas: HTMLCanvasElement, opts: SceneOptions
           }, wait);
         return;
       }
-    }
+    } else if (finalQueued()) pacer.finished(performance.now()); // the pass's last layer, in a draw asked for otherwise
     wanted = false;
     if (paceTimer) {
       clearTimeout(paceTimer);

@@ -98,9 +98,7 @@ export class RenderPacer {
   wait(now: number, final: boolean): number {
     if (!this.software) return 0;
     if (final) {
-      if (this.burstStart !== null) this.lastBurstMs = now - this.burstStart;
-      this.burstStart = null;
-      this.holdUntil = heldUntil = -Infinity;
+      this.finished(now);
       return 0;
     }
     const held = Math.max(0, this.holdUntil - now);
@@ -127,6 +125,17 @@ export class RenderPacer {
       this.burstStart = now;
       this.holdUntil = heldUntil = now + Math.min(HOLD_CAP_MS, this.lastBurstMs * HOLD_MARGIN);
     }
+  }
+
+  /**
+   * The pass's last layer is drawn at `now` (by wait(now, true), or by a draw that something else asked for): a held
+   * burst took until now, and the page's hold ends.
+   */
+  finished(now: number): void {
+    if (!this.software) return;
+    if (this.burstStart !== null) this.lastBurstMs = now - this.burstStart;
+    this.burstStart = null;
+    this.holdUntil = heldUntil = -Infinity;
   }
 
   /** A draw was submitted at `now`. */
