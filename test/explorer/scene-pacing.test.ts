@@ -10,11 +10,14 @@ import { FakeEngine, fakeBridge, frameFor, settle } from './fake-engine';
 import {
   HOLD_CAP_MS,
   RenderPacer,
+  holdNewPass,
   isSoftwareRenderer,
   resetSoftwareDrawCost,
   softwareDrawCost,
   softwareHoldEnd,
+  whenSoftwareHoldEnds,
 } from '../../renderer/src/explorer/scene/pacing';
+import ImageStrip from '../../renderer/src/explorer/components/ImageStrip.vue';
 import { FRAMES_REDRAW_MS, redrawInterval } from '../../renderer/src/explorer/use-streamed-frames';
 
 describe('render pacing while frames stream', () => {
@@ -303,5 +306,119 @@ describe('the layer list and status line while a new photo streams', () => {
     await nextTick();
     expect(health()).toContain('4 of 4 channels dead');
     pacer.wait(performance.now(), true);
+  });
+
+  it("a new pass's request starts the page's hold where a software scene measured one; what waits for it runs at its end", () => {
+    resetSoftwareDrawCost();
+    const t = performance.now();
+    holdNewPass(t); // nothing drawn yet: nothing held
+    expect(softwareHoldEnd()).toBe(-Infinity);
+    const p = new RenderPacer({ software: true });
+    p.submitted(t - 2000);
+    p.completed(t - 1950); // a 50 ms draw
+    holdNewPass(t); // no held pass measured yet: still nothing
+    expect(softwareHoldEnd()).toBe(-Infinity);
+    p.hold(t - 1000, { burst: true });
+    p.finished(t - 800); // that photo's pass: 200 ms to its last layer
+    const ran: string[] = [];
+    whenSoftwareHoldEnds(() => ran.push('unheld')); // nothing held: at once
+    expect(ran).toEqual(['unheld']);
+
+    // The next photo's request at t: held from there for 1.5 × 200 ms, and the scene's burst (its image, later)
+    // keeps that start and end.
+    holdNewPass(t);
+    expect(softwareHoldEnd()).toBe(t + 300);
+    const fn = () => ran.push('held');
+    whenSoftwareHoldEnds(fn);
+    whenSoftwareHoldEnds(fn); // once per function
+    p.hold(t + 20, { burst: true });
+    expect(softwareHoldEnd()).toBe(t + 300);
+    expect(p.wait(t + 20, false)).toBe(280);
+    expect(ran).toEqual(['unheld']);
+    // Its last layer drawn at t + 100 (by a draw something else asked for): the hold ends, the waiting runs, and the
+    // pass took 100 ms from its request.
+    p.finished(t + 100);
+    expect(ran).toEqual(['unheld', 'held']);
+    expect(softwareHoldEnd()).toBe(-Infinity);
+    holdNewPass(t + 1000);
+    expect(softwareHoldEnd()).toBe(t + 1150);
+    p.finished(t + 1100);
+
+    // A GPU: nothing is held, whatever was measured before.
+    resetSoftwareDrawCost();
+    const gpu = new RenderPacer({ software: false });
+    gpu.submitted(0);
+    gpu.completed(50);
+    gpu.hold(100, { burst: true });
+    gpu.finished(300);
+    holdNewPass(t);
+    expect(softwareHoldEnd()).toBe(-Infinity);
+  });
+
+  it('what waits for a hold runs at its deadline where its last layer is never drawn', async () => {
+    resetSoftwareDrawCost();
+    const p = new RenderPacer({ software: true });
+    p.submitted(0);
+    p.completed(50);
+    p.hold(1000, { burst: true });
+    p.finished(1040); // 40 ms: the next is held 60 ms
+    let ran = 0;
+    holdNewPass(performance.now());
+    whenSoftwareHoldEnds(() => ran++);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(ran).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(ran).toBe(1);
+    resetSoftwareDrawCost();
+  });
+
+  it("a new photo's request changes the status line and the strip's highlight with its pass, not at once, on a software scene", async () => {
+    const store = useSessionStore();
+    await store.connect(fakeBridge(new FakeEngine()));
+    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
+    await store.selectModel('tiny');
+    await settle();
+    const status = mount(StatusBar);
+    const strip = mount(ImageStrip);
+    const thumbs = () => strip.findAll('[data-testid="thumb"]');
+    await settle(20);
+    expect(status.text()).toContain('last pass 6 ms');
+    const activeName = () =>
+      thumbs()
+        .find((t) => t.classes('active'))
+        ?.attributes('title');
+    expect(activeName()).toBe('cat.png');
+
+    // A GPU (or nothing drawn in software): the request shows at once.
+    resetSoftwareDrawCost();
+    store.addImages([{ name: 'dog.png', bytes: new ArrayBuffer(4) }]);
+    await nextTick();
+    expect(status.text()).toContain('running…');
+    await settle(20);
+    expect(status.text()).toContain('last pass 6 ms');
+    expect(activeName()).toBe('dog.png');
+
+    // A software scene that measured its last held pass at 200 ms: the next photo's request is held with its pass.
+    const p = new RenderPacer({ software: true });
+    p.submitted(0);
+    p.completed(50);
+    p.hold(performance.now() - 1000, { burst: true });
+    p.finished(performance.now() - 800);
+    store.selectImage(store.images[0].id);
+    await nextTick();
+    expect(status.text()).toContain('last pass 6 ms');
+    expect(status.text()).not.toContain('running');
+    expect(activeName()).toBe('dog.png');
+    await settle(); // the pass streams in and ends; the scene has not drawn it yet
+    expect(store.passState).toBe('done');
+    expect(activeName()).toBe('dog.png');
+    // The scene draws the pass's last layer: the page shows its request and its end together.
+    p.finished(performance.now());
+    await nextTick();
+    expect(activeName()).toBe('cat.png');
+    expect(status.text()).toContain('last pass 6 ms');
+    status.unmount();
+    strip.unmount();
+    resetSoftwareDrawCost();
   });
 });

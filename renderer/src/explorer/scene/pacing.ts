@@ -47,6 +47,28 @@ export function softwareDrawCost(): number {
 
 /** Until when (performance.now() ms) a new photo's pass is held on a software rasteriser (see hold; −∞: none). */
 let heldUntil = -Infinity;
+/** When the page's hold began, where it began at the pass's request (holdNewPass; null: none, or at its image). */
+let heldFrom: number | null = null;
+/** How long the page's last held pass took, from its start to its last layer drawn (ms; 0: none measured yet). */
+let lastHeldPassMs = 0;
+/** What waits for the hold's end (whenSoftwareHoldEnds), each with its deadline's timer. */
+const afterHold = new Map<() => void, ReturnType<typeof setTimeout>>();
+
+function holdFor(lastMs: number): number {
+  return Math.min(HOLD_CAP_MS, lastMs * HOLD_MARGIN);
+}
+
+/** The hold is over (its pass's last layer was drawn): what waited for it runs now. */
+function releaseHold(): void {
+  heldUntil = -Infinity;
+  heldFrom = null;
+  const waiting = [...afterHold];
+  afterHold.clear();
+  for (const [fn, timer] of waiting) {
+    clearTimeout(timer);
+    fn();
+  }
+}
 
 /**
  * Until when the scene holds a new photo's pass back from the screen (performance.now() ms; −Infinity where it does
@@ -57,10 +79,47 @@ export function softwareHoldEnd(): number {
   return heldUntil;
 }
 
+/**
+ * A new pass over maps already on screen is requested at `now` (a new photo, a new resize or preprocessing). Where
+ * the page's scene draws in software and has measured a held pass, the hold begins here, at the request, rather
+ * than when the scene gets the pass's input image: the views that change at once when a pass starts (the strip's
+ * highlighted photo, the status line's "running…", buttons a pass disables) wait for it too (whenSoftwareHoldEnds),
+ * so that nothing is composited between the request and the pass's one complete draw. Elsewhere nothing is held.
+ */
+export function holdNewPass(now: number): void {
+  if (softwareDrawMs <= 0 || lastHeldPassMs <= 0) return;
+  heldFrom = now;
+  heldUntil = now + holdFor(lastHeldPassMs);
+}
+
+/**
+ * Runs `fn` when the page's software hold ends: its pass's last layer drawn, or its deadline passed, whichever comes
+ * first; at once where nothing is held. A later hold does not keep it waiting longer.
+ */
+export function whenSoftwareHoldEnds(fn: () => void): void {
+  const left = heldUntil - performance.now();
+  if (left <= 0) {
+    fn();
+    return;
+  }
+  if (afterHold.has(fn)) return;
+  afterHold.set(
+    fn,
+    // Just past the deadline, so that whatever `fn` asks of softwareHoldEnd sees the hold over.
+    setTimeout(() => {
+      if (afterHold.delete(fn)) fn();
+    }, left + 1),
+  );
+}
+
 /** Forgets the page's software draw cost and hold (tests). */
 export function resetSoftwareDrawCost(): void {
   softwareDrawMs = 0;
+  lastHeldPassMs = 0;
+  for (const timer of afterHold.values()) clearTimeout(timer);
+  afterHold.clear();
   heldUntil = -Infinity;
+  heldFrom = null;
 }
 
 export interface PaceOptions {
@@ -116,14 +175,20 @@ export class RenderPacer {
    * waits as long as the last such pass took to its last layer (with a margin, at most HOLD_CAP_MS). The previous
    * photo's maps stay up meanwhile, and a short pass is drawn once, complete, instead of once part-way (which cost
    * SwiftShader a whole-scene draw in the middle of the pass, on the cores the pass runs on) and again at its last
-   * layer.
+   * layer. Where the page began holding the pass at its request (holdNewPass), the burst keeps that start and end.
    */
   hold(now: number, opts: { burst?: boolean } = {}): void {
     if (!this.software) return;
     if (!this.inFlight) this.lastSubmit = Math.max(this.lastSubmit, now);
-    if (opts.burst) {
+    if (!opts.burst) return;
+    if (heldFrom !== null && heldUntil > now) {
+      // The page has held this pass since its request (holdNewPass): the same start, the same end.
+      this.burstStart = heldFrom;
+      this.holdUntil = heldUntil;
+    } else {
       this.burstStart = now;
-      this.holdUntil = heldUntil = now + Math.min(HOLD_CAP_MS, this.lastBurstMs * HOLD_MARGIN);
+      this.holdUntil = heldUntil = now + holdFor(this.lastBurstMs);
+      heldFrom = null;
     }
   }
 
@@ -133,9 +198,10 @@ export class RenderPacer {
    */
   finished(now: number): void {
     if (!this.software) return;
-    if (this.burstStart !== null) this.lastBurstMs = now - this.burstStart;
+    if (this.burstStart !== null) lastHeldPassMs = this.lastBurstMs = now - this.burstStart;
     this.burstStart = null;
-    this.holdUntil = heldUntil = -Infinity;
+    this.holdUntil = -Infinity;
+    releaseHold();
   }
 
   /** A draw was submitted at `now`. */

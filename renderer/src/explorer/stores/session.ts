@@ -32,6 +32,7 @@ import { fetchSample } from '../samples';
 import type { OpenedFile } from '../../../../common/ipc-contract';
 import type { LayerAnalysis } from '../../../../common/analysis-types';
 import { healthFromRange, type ChannelHealth } from '../../engine/channel-health';
+import { holdNewPass } from '../scene/pacing';
 
 /** An image the user opened this session (the strip lets them switch back). */
 export interface SessionImage {
@@ -574,6 +575,9 @@ export const useSessionStore = defineStore('session', () => {
     const incoming = new Map<string, LayerFrame>();
     let replaced: Map<string, LayerFrame> | null = null;
     let first = true;
+    // Over this model's maps on screen: where the scene draws in software, the page holds what this pass changes
+    // until it is drawn, complete (pacing.ts).
+    if (frames.value.size) holdNewPass(performance.now());
     passState.value = 'running';
     const override = settings.overrideFor(s.id);
     const pass = client
