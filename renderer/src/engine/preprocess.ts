@@ -149,50 +149,65 @@ export function prepareInput(img: RgbaImage, pre: Preprocess, policy: ResizePoli
   const map = halfPixel ? halfPixelMap : axisMap;
   const xs = map(src[0], src[2], dst[2], img.width);
   const ys = map(src[1], src[3], dst[3], img.height);
-  const rgb = new Float32Array(outW * outH * 3).fill(LETTERBOX_FILL);
-  const d = img.data;
-  const W = img.width;
-  // Alpha is composited on white: out = a·c + (1 − a)·255, per tap, before interpolation.
-  const tap = (x: number, y: number, k: number) => {
-    const i = (y * W + x) * 4;
-    const a = d[i + 3];
-    return a === 255 ? d[i + k] : (d[i + k] * a + 255 * (255 - a)) / 255;
-  };
-  for (let oy = 0; oy < dst[3]; oy++) {
-    const y0 = ys.i0[oy],
-      y1 = ys.i1[oy],
-      fy = ys.f[oy];
-    for (let ox = 0; ox < dst[2]; ox++) {
-      const x0 = xs.i0[ox],
-        x1 = xs.i1[ox],
-        fx = xs.f[ox];
-      const o = ((dst[1] + oy) * outW + dst[0] + ox) * 3;
-      for (let k = 0; k < 3; k++) {
-        const top = tap(x0, y0, k) + (tap(x1, y0, k) - tap(x0, y0, k)) * fx;
-        const bottom = tap(x0, y1, k) + (tap(x1, y1, k) - tap(x0, y1, k)) * fx;
-        rgb[o + k] = top + (bottom - top) * fy;
-      }
-    }
-  }
-  const preview = new Uint8ClampedArray(outW * outH * 4);
   const channels = pre.channels ?? 3;
-  const values = new Float32Array(outW * outH * channels);
   const order = pre.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
   const mul = order.map((_, c) => pre.scale / 255 / pre.std[c]);
   const add = order.map((_, c) => (pre.offset - pre.mean[c]) / pre.std[c]);
-  for (let p = 0, n = outW * outH; p < n; p++) {
+  const values = new Float32Array(outW * outH * channels);
+  const preview = new Uint8ClampedArray(outW * outH * 4);
+  /** The output pixel's RGB (0–255, float32 as interpolated), normalised into `values` and shown in `preview`. */
+  const rgb = new Float32Array(3);
+  const put = (p: number) => {
     if (channels === 1) {
-      const g = 0.299 * rgb[p * 3] + 0.587 * rgb[p * 3 + 1] + 0.114 * rgb[p * 3 + 2];
+      const g = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
       values[p] = g * mul[0] + add[0];
       preview[p * 4] = preview[p * 4 + 1] = preview[p * 4 + 2] = g;
     } else {
       for (let c = 0; c < 3; c++) {
-        const v = rgb[p * 3 + order[c]];
+        const v = rgb[order[c]];
         values[p * 3 + c] = v * mul[c] + add[c];
         preview[p * 4 + order[c]] = v; // RGB order whatever the model's; clamped and rounded by Uint8ClampedArray
       }
     }
     preview[p * 4 + 3] = 255;
+  };
+  if (dst[0] > 0 || dst[1] > 0 || dst[2] < outW || dst[3] < outH) {
+    // Letterboxed: the bars first, the picture over them.
+    rgb.fill(LETTERBOX_FILL);
+    for (let p = 0; p < outW * outH; p++) put(p);
+  }
+  const d = img.data;
+  const W4 = img.width * 4;
+  // Alpha is composited on white: c' = a·c + (1 − a)·255, per tap, before interpolation.
+  const tap = (i: number, k: number) => {
+    const a = d[i + 3];
+    return a === 255 ? d[i + k] : (d[i + k] * a + 255 * (255 - a)) / 255;
+  };
+  for (let oy = 0; oy < dst[3]; oy++) {
+    const r0 = ys.i0[oy] * W4,
+      r1 = ys.i1[oy] * W4,
+      fy = ys.f[oy];
+    for (let ox = 0; ox < dst[2]; ox++) {
+      const c0 = xs.i0[ox] * 4,
+        c1 = xs.i1[ox] * 4,
+        fx = xs.f[ox];
+      const i00 = r0 + c0,
+        i10 = r0 + c1,
+        i01 = r1 + c0,
+        i11 = r1 + c1;
+      // The four taps opaque (almost every photo): their colours as they are.
+      const opaque = (d[i00 + 3] & d[i10 + 3] & d[i01 + 3] & d[i11 + 3]) === 255;
+      for (let k = 0; k < 3; k++) {
+        const t00 = opaque ? d[i00 + k] : tap(i00, k);
+        const t10 = opaque ? d[i10 + k] : tap(i10, k);
+        const t01 = opaque ? d[i01 + k] : tap(i01, k);
+        const t11 = opaque ? d[i11 + k] : tap(i11, k);
+        const top = t00 + (t10 - t00) * fx;
+        const bottom = t01 + (t11 - t01) * fx;
+        rgb[k] = top + (bottom - top) * fy;
+      }
+      put((dst[1] + oy) * outW + dst[0] + ox);
+    }
   }
   return { values, height: outH, width: outW, channels, preview };
 }
