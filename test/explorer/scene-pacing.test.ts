@@ -153,12 +153,18 @@ describe('render pacing while frames stream', () => {
 });
 
 /** The tiny model's session on a photo, its pool1 layer focused in a mounted layer panel. */
-async function panelOnPool1() {
+/** A session on the fake engine's tiny model, with cat.png's pass done. */
+async function tinyOnCat() {
   const store = useSessionStore();
   await store.connect(fakeBridge(new FakeEngine()));
   store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
   await store.selectModel('tiny');
   await settle();
+  return store;
+}
+
+async function panelOnPool1() {
+  const store = await tinyOnCat();
   store.focusLayer('pool1');
   const panel = mount(LayerPanel, { props: { colorMap: 'auto', normalize: 'channel' } });
   await nextTick();
@@ -178,11 +184,7 @@ describe('the layer list and status line while a new photo streams', () => {
   });
 
   it('rows keep their last frame until the new one arrives; the count follows the new pass', async () => {
-    const store = useSessionStore();
-    await store.connect(fakeBridge(new FakeEngine()));
-    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
-    await store.selectModel('tiny');
-    await settle();
+    const store = await tinyOnCat();
     const list = mount(LayerScrubber);
     const status = mount(StatusBar);
     const pending = () => list.findAll('li.pending').map((li) => li.attributes('data-layer-id'));
@@ -218,11 +220,7 @@ describe('the layer list and status line while a new photo streams', () => {
   });
 
   it('wait for their first redraw of a new photo as long as a software-drawn scene holds its pass', async () => {
-    const store = useSessionStore();
-    await store.connect(fakeBridge(new FakeEngine()));
-    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
-    await store.selectModel('tiny');
-    await settle();
+    const store = await tinyOnCat();
     const status = mount(StatusBar);
     expect(status.text()).toContain('layers 2/2');
     // The list has shown this photo's complete pass (its last layer: on the next animation frame).
@@ -373,11 +371,7 @@ describe('the layer list and status line while a new photo streams', () => {
   });
 
   it("a new photo's request changes the status line and the strip's highlight with its pass, not at once, on a software scene", async () => {
-    const store = useSessionStore();
-    await store.connect(fakeBridge(new FakeEngine()));
-    store.addImages([{ name: 'cat.png', bytes: new ArrayBuffer(4) }]);
-    await store.selectModel('tiny');
-    await settle();
+    const store = await tinyOnCat();
     const status = mount(StatusBar);
     const strip = mount(ImageStrip);
     const thumbs = () => strip.findAll('[data-testid="thumb"]');
