@@ -32,6 +32,13 @@ export const FENCE_POLL_MS = 8;
 export const HOLD_CAP_MS = 400;
 /** A held burst waits this much longer than the last one took, for a pass that runs a little slower this time. */
 const HOLD_MARGIN = 1.5;
+/**
+ * And at least this long (ms; once a pass has been measured): a short pass (MobileNetV2's, ~50 ms) that a busy machine
+ * slows two- or threefold is still shown once, at its end, rather than part-way — the composite that shows its
+ * progress costs SwiftShader 50–120 ms on the cores the rest of the pass needs. A quarter of a second is still
+ * well within what reads as an immediate response.
+ */
+export const HOLD_MIN_MS = 250;
 
 /** How long the page's last draw on a software rasteriser took (ms, fence-timed; 0: none yet, or a GPU). */
 let softwareDrawMs = 0;
@@ -54,8 +61,9 @@ let lastHeldPassMs = 0;
 /** What waits for the hold's end (whenSoftwareHoldEnds), each with its deadline's timer. */
 const afterHold = new Map<() => void, ReturnType<typeof setTimeout>>();
 
+/** How long a new pass is held, given how long the last held one took (0: none measured yet, nothing held). */
 function holdFor(lastMs: number): number {
-  return Math.min(HOLD_CAP_MS, lastMs * HOLD_MARGIN);
+  return lastMs > 0 ? Math.min(HOLD_CAP_MS, Math.max(HOLD_MIN_MS, lastMs * HOLD_MARGIN)) : 0;
 }
 
 /** The hold is over (its pass's last layer was drawn): what waited for it runs now. */
@@ -172,10 +180,10 @@ export class RenderPacer {
    * Frames that only replace maps already on screen (a new photo through the same model) arrive from `now`, with
    * nothing drawn for them yet. On a software rasteriser their first draw waits the idle share too, as if one had
    * just been shown. `burst`: a new photo's pass begins here (the scene got its input image): its first draw also
-   * waits as long as the last such pass took to its last layer (with a margin, at most HOLD_CAP_MS). The previous
-   * photo's maps stay up meanwhile, and a short pass is drawn once, complete, instead of once part-way (which cost
-   * SwiftShader a whole-scene draw in the middle of the pass, on the cores the pass runs on) and again at its last
-   * layer. Where the page began holding the pass at its request (holdNewPass), the burst keeps that start and end.
+   * waits as long as the last such pass took to its last layer (with a margin, at least HOLD_MIN_MS and at most
+   * HOLD_CAP_MS). The previous photo's maps stay up meanwhile, and a short pass is drawn once, complete, instead of
+   * once part-way (which cost SwiftShader a whole-scene draw in the middle of the pass, on the cores the pass runs
+   * on) and again at its last layer. Where the page began holding the pass at its request (holdNewPass), the burst keeps that start and end.
    */
   hold(now: number, opts: { burst?: boolean } = {}): void {
     if (!this.software) return;
