@@ -202,7 +202,7 @@ describe('explorer', () => {
           t.classList.contains('active'),
         ),
       );
-    await expect.poll(strip).toEqual([false, false, true]);
+    await expect.poll(strip, { timeout: 10_000 }).toEqual([false, false, true]);
 
     const items = page.locator('[data-testid="layer-list"] li[data-layer-id]');
     const total = await items.count();
