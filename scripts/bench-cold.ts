@@ -117,15 +117,17 @@ export async function runColdBench(opts: {
 
 /** The rows as a text table. */
 export function coldTable(rows: ColdRow[]): string {
+  const label = (r: ColdRow) => (r.kind === 'start-up' ? `(start-up) ${r.model}` : r.model);
+  const width = Math.max(24, ...rows.map((r) => label(r).length));
   const lines = [
     `Cold start (Node ${process.version}, tfjs ${tf.version.tfjs}): load model → first / last frame of the first pass, as a ratio to one warm all-layer pass`,
     '',
-    'model                    backend  load ms    first frame ms (×warm)  last frame ms (×warm)  warm pass ms',
+    `${'model'.padEnd(width)}  backend  load ms    first frame ms (×warm)  last frame ms (×warm)  warm pass ms`,
   ];
   for (const r of rows) {
     lines.push(
       [
-        (r.kind === 'start-up' ? `(start-up) ${r.model}` : r.model).padEnd(24),
+        label(r).padEnd(width),
         r.backend.padEnd(7),
         String(r.loadMs).padEnd(9),
         `${r.firstFrameMs} (${r.firstRatio}×)`.padEnd(22),
