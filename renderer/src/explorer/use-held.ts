@@ -9,7 +9,7 @@
  * a GPU, is shown at once.
  */
 import { onBeforeUnmount, shallowRef, watch, type Ref } from 'vue';
-import { softwareHoldEnd, whenSoftwareHoldEnds } from './scene/pacing';
+import { whenSoftwareHoldEnds } from './scene/pacing';
 
 export function useHeld<T>(get: () => T): Readonly<Ref<T>> {
   const shown = shallowRef(get());
@@ -17,10 +17,8 @@ export function useHeld<T>(get: () => T): Readonly<Ref<T>> {
   const catchUp = () => {
     if (live) shown.value = get();
   };
-  watch(get, (v) => {
-    if (softwareHoldEnd() > performance.now()) whenSoftwareHoldEnds(catchUp);
-    else shown.value = v;
-  });
+  // At once where nothing is held; else when the hold ends, with whatever the value is by then.
+  watch(get, () => whenSoftwareHoldEnds(catchUp));
   onBeforeUnmount(() => (live = false));
   return shown;
 }
