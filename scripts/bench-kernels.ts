@@ -1,9 +1,9 @@
 /**
  * `npm run bench -- --kernels`: the extraction kernel (wasm-quantize.ts) on MobileNetV2's layer shapes at
  * 224 × 224 (each repeated about as often as the network has it), in one process and one run: the blocked kernel as
- * the engine runs it — with relaxed SIMD's truncation (Chromium, Electron, Node ≥ 22; switched on here through V8's
- * flag) and with the floor + 2^23 conversion (Node 20) — against its per-pixel reference kernel and the JavaScript
- * quantizer (quantize.ts). The same values; reps alternate between the variants, so a busy machine slows them alike.
+ * the engine runs it — with relaxed SIMD's truncation (Chromium, Electron, Node ≥ 22, and Node 20 through V8's
+ * flag, which the Node engine and this bench switch on) and with the floor + 2^23 conversion (runtimes without
+ * relaxed SIMD) — against its per-pixel reference kernel and the JavaScript quantizer (quantize.ts). The same values; reps alternate between the variants, so a busy machine slows them alike.
  * Medians in ms per sweep of the shapes, and each as a ratio to the JavaScript path.
  *
  *   npm run -s bench -- --kernels [--reps 15] [--json]
