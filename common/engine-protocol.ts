@@ -352,6 +352,11 @@ export interface PassStats {
   numBytes?: number;
   /** WebGL only: bytes tfjs holds in GPU textures after the pass. */
   gpuBytes?: number;
+  /**
+   * wasm and cpu: frames quantized with their min, max and zero count known exactly from their inputs' (zero padding,
+   * concatenation, dropout: known-stats.ts), without a min/max pass over their values.
+   */
+  knownRanges?: number;
 }
 
 export type EngineReply =

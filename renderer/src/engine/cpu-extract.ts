@@ -3,11 +3,13 @@
  * quantized to one byte per value, channel-major, by the SIMD kernel (wasm-quantize.ts) wherever it can run — in
  * place in tfjs-backend-wasm's heap, or on the cpu backend after one copy into the kernel's own memory — and by the
  * JavaScript quantizer (quantize.ts) otherwise; frames written into recycled buffers (frame-pool.ts) when the UI
- * handed some back.
+ * handed some back. A layer whose stats follow exactly from its inputs' (known-stats.ts) is quantized without the
+ * kernel's min/max pass.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { FramePool } from './frame-pool';
 import type { LayerFrame } from '../../../common/engine-protocol';
+import type { ChannelStats } from './known-stats';
 import { frameOf, frameShape, pooledSize, quantizeNHWC } from './quantize';
 import type { LayerOutput } from './runner';
 import { wasmHeapOffset, wasmHeapView, wasmMemory, wasmModule, type WasmModule } from './tfjs-private';
@@ -19,7 +21,12 @@ import { WasmQuantizer } from './wasm-quantize';
  * into a recycled buffer when the pool has one of that size. Layers the kernel cannot take (pooled overviews off
  * wasm, non-float tensors, runtimes without wasm SIMD) use the JavaScript quantizer.
  */
-export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: FramePool): Promise<LayerFrame> {
+export async function extractOnCpu(
+  out: LayerOutput,
+  maxSide: number,
+  pool: FramePool,
+  range?: ChannelStats,
+): Promise<LayerFrame> {
   const t = out.tensor;
   const [H, W, C] = frameShape(t.shape);
   const meta = { layerId: out.layerId, index: out.index, fullShape: t.shape.slice(1) };
@@ -38,14 +45,16 @@ export async function extractOnCpu(out: LayerOutput, maxSide: number, pool: Fram
   if (t.dtype === 'float32' && factor === 1) {
     const offset = wasmHeapOffset(t);
     const inHeap = offset === null ? null : wasmQuantizer();
+    // Stats known from the inputs' (known-stats.ts) spare the kernel its min/max pass.
+    const known = range && range.shape[0] === H && range.shape[1] === W && range.shape[2] === C ? range : undefined;
     if (inHeap && offset !== null) {
-      return frameOf(meta, inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C) }));
+      return frameOf(meta, inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C), range: known }));
     }
     const own = tf.getBackend() === 'cpu' ? standaloneQuantizer() : null;
     if (own) {
       // The cpu backend hands back its own array (no copy); the kernel copies it into its memory once.
       const values = (await t.data()) as Float32Array;
-      return frameOf(meta, own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C) }));
+      return frameOf(meta, own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C), range: known }));
     }
   }
   const view = t.dtype === 'float32' ? wasmHeapView(t) : null;

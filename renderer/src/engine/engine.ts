@@ -34,6 +34,7 @@ import type {
 } from '../../../common/engine-protocol';
 import { frameShape } from './quantize';
 import { extractOnCpu, releaseCpuExtraction } from './cpu-extract';
+import { deriveStats, type ChannelStats } from './known-stats';
 import { assertTfjsVersion } from './tfjs-private';
 import { FramePool } from './frame-pool';
 import { peerPass, type PeerMethod, type PeerResult } from './peer-passes';
@@ -347,6 +348,8 @@ export class Engine {
     };
     const last = model.runner.frameOrder.length - 1;
     let prediction: Prediction | undefined;
+    // The stats of frames that later layers' rules read (known-stats.ts), by frame index, for this pass.
+    const known: ChannelStats[] = [];
     const onLayer = async (out: LayerOutput) => {
       // The last layer's float vector is the prediction (read once: a few thousand values at most).
       if (out.index === last && out.tensor.rank === 2 && out.tensor.shape[0] === 1 && out.tensor.size <= 100_000) {
@@ -354,7 +357,15 @@ export class Engine {
       }
       const a = now();
       if (gpu) await gpu.push(out, maxSide, emit);
-      else emit(await extractOnCpu(out, maxSide, this.framePool));
+      else {
+        const range = out.rule ? deriveStats(out.rule, frameShape(out.tensor.shape), known) : null;
+        const f = await extractOnCpu(out, maxSide, this.framePool, range ?? undefined);
+        if (range && f.zeros !== undefined) stats.knownRanges = (stats.knownRanges ?? 0) + 1;
+        // A full-resolution frame's own (its min/max and zeros go to the UI, which may transfer them away).
+        if (out.feedsRule && f.zeros !== undefined)
+          known[out.index] = { shape: f.shape, min: f.min.slice(), max: f.max.slice(), zeros: f.zeros };
+        emit(f);
+      }
       extractMs += now() - a;
     };
     try {

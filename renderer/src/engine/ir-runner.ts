@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GraphNode, ModelGraph, Padding, TensorData, WeightStore } from '../analysis/graph';
 import type { Pair } from '../../../common/analysis-types';
-import type { LayerOutput, OnLayer, Runner } from './runner';
+import type { LayerOutput, OnLayer, Runner, StatsRule } from './runner';
 
 type T4 = tf.Tensor4D;
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
@@ -23,6 +23,10 @@ interface Step {
   inputs: number[];
   slot: number;
   frame: number;
+  /** Where the step's stats follow from its inputs' (see StatsRule). */
+  rule?: StatsRule;
+  /** Whether a later step's rule reads this step's stats. */
+  feedsRule?: boolean;
   /** Null until compiled: with lazy weights, a step is built the first time a pass reaches it. */
   fn: ((xs: tf.Tensor[]) => tf.Tensor) | null;
   build: () => (xs: tf.Tensor[]) => tf.Tensor;
@@ -514,8 +518,29 @@ export class IRRunner implements Runner {
       throw e;
     }
     this.owned.push(...built);
+    this.planRules();
     const out = graph.outputs[0] ?? this.frameOrder[this.frameOrder.length - 1];
     this.outputSlot = slotOf.get(out) ?? this.steps.length;
+  }
+
+  /**
+   * The layers whose stats follow exactly from their inputs' frames (StatsRule): copies, zero padding and channel
+   * concatenations of other layers (not of the model input, which has no frame). Slot s > 0 is step s − 1's output.
+   */
+  private planRules(): void {
+    const kinds: Partial<Record<GraphNode['op'], StatsRule['kind']>> = {
+      dropout: 'same',
+      identity: 'same',
+      zeropad: 'pad',
+      concat: 'concat',
+    };
+    for (const step of this.steps) {
+      const kind = kinds[step.node.op];
+      if (!kind || step.inputs.some((j) => j === 0) || (kind !== 'concat' && step.inputs.length !== 1)) continue;
+      const feeders = step.inputs.map((j) => this.steps[j - 1]);
+      step.rule = { kind, inputs: feeders.map((f) => f.frame) };
+      for (const f of feeders) f.feedsRule = true;
+    }
   }
 
   /** Steps needed for the node in `slot` (all when null), and each slot's consumer count. */
@@ -559,6 +584,8 @@ export class IRRunner implements Runner {
         for (const j of step.inputs) if (--consumers[j] === 0 && j !== target) release(j);
         if (onLayer) {
           const o: LayerOutput = { layerId: step.node.name, index: step.frame, tensor: out };
+          if (step.rule) o.rule = step.rule;
+          if (step.feedsRule) o.feedsRule = true;
           await onLayer(o);
         }
         if (consumers[step.slot] === 0 && step.slot !== target) release(step.slot);

@@ -26,12 +26,26 @@ interface LayerNode {
   outputTensors: SymTensor[];
 }
 
+/**
+ * How a layer's per-channel min, max and zero count follow exactly from its inputs' (known-stats.ts), so that
+ * extraction needs no min/max pass over its values: a copy ('same': Dropout, Identity), zero padding ('pad'), a
+ * channel concatenation ('concat'). `inputs` are the frame indices of the layer's inputs, in order.
+ */
+export interface StatsRule {
+  kind: 'same' | 'pad' | 'concat';
+  inputs: number[];
+}
+
 /** One layer's output during a pass. The tensor stays valid until the callback's promise settles. */
 export interface LayerOutput {
   layerId: string;
   /** Index in frameOrder. */
   index: number;
   tensor: tf.Tensor;
+  /** Where this layer's stats follow from its inputs' (IR runner). */
+  rule?: StatsRule;
+  /** Whether a later layer's rule reads this layer's stats (keep them for the pass). */
+  feedsRule?: boolean;
 }
 
 export type OnLayer = (out: LayerOutput) => void | Promise<void>;

@@ -483,6 +483,11 @@ export interface WasmQuantizeOptions {
   into?: Uint8Array;
   /** Run the per-pixel reference kernel instead of the blocked one (tests). */
   perPixel?: boolean;
+  /**
+   * The layer's per-channel min and max (C each) and zero count where they are known exactly without reading its
+   * values (known-stats.ts): then there is no min/max pass, and the frame carries these.
+   */
+  range?: { min: Float32Array; max: Float32Array; zeros: number };
 }
 
 /** Quantizes layers in place in the wasm heap; null where this runtime lacks SIMD or the memory is shared. */
@@ -601,9 +606,22 @@ export class WasmQuantizer {
     const stats = this.block(16 * C4 + HW * C4);
     const ms = stats + 8 * C4;
     const dst = stats + 16 * C4;
-    // All in the kernel: min/max and zero counts, then min/scale (JavaScript loops over C here cost ~10 µs a layer).
-    this.minmax(src, HW, C4, stats);
-    const zeros = this.finish(stats, C4, C);
+    let zeros: number;
+    const range = opts.range;
+    if (range) {
+      if (range.min.length !== C || range.max.length !== C)
+        throw new Error(`a known range of ${range.min.length} channels for ${C}`);
+      const given = new Float32Array(this.heap.memory.buffer, stats, 3 * C4);
+      given.fill(0); // the padding channels' bounds, and no zero counts to add
+      given.set(range.min, 0);
+      given.set(range.max, C4);
+      this.finish(stats, C4, C);
+      zeros = range.zeros;
+    } else {
+      // All in the kernel: min/max and zero counts, then min/scale (JavaScript loops over C here cost ~10 µs a layer).
+      this.minmax(src, HW, C4, stats);
+      zeros = this.finish(stats, C4, C);
+    }
     const f = new Float32Array(this.heap.memory.buffer, stats, 2 * C4);
     const min = f.slice(0, C);
     const max = f.slice(C4, C4 + C);
