@@ -353,8 +353,8 @@ export interface PassStats {
   /** WebGL only: bytes tfjs holds in GPU textures after the pass. */
   gpuBytes?: number;
   /**
-   * wasm and cpu: frames quantized with their min, max and zero count known exactly from their inputs' (zero padding,
-   * concatenation, dropout: known-stats.ts), without a min/max pass over their values.
+   * wasm and cpu: frames whose min, max and zero count were known exactly from their inputs' (zero padding,
+   * concatenation, dropout: known-stats.ts), so the SIMD kernel quantized them without its min/max pass.
    */
   knownRanges?: number;
 }
