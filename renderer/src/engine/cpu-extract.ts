@@ -46,15 +46,14 @@ export async function extractOnCpu(
     const offset = wasmHeapOffset(t);
     const inHeap = offset === null ? null : wasmQuantizer();
     // Stats known from the inputs' (known-stats.ts) spare the kernel its min/max pass.
-    const known = range && range.shape[0] === H && range.shape[1] === W && range.shape[2] === C ? range : undefined;
     if (inHeap && offset !== null) {
-      return frameOf(meta, inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C), range: known }));
+      return frameOf(meta, inHeap.quantize(offset, H, W, C, { into: pool.take(H * W * C), range }));
     }
     const own = tf.getBackend() === 'cpu' ? standaloneQuantizer() : null;
     if (own) {
       // The cpu backend hands back its own array (no copy); the kernel copies it into its memory once.
       const values = (await t.data()) as Float32Array;
-      return frameOf(meta, own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C), range: known }));
+      return frameOf(meta, own.quantizeValues(values, H, W, C, { into: pool.take(H * W * C), range }));
     }
   }
   const view = t.dtype === 'float32' ? wasmHeapView(t) : null;

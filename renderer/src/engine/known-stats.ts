@@ -57,7 +57,7 @@ export function deriveStats(
   const [s] = ins;
   const [h, w, c] = s.shape;
   if (c !== C) return null;
-  if (h === H && w === W) return out(s.min.slice(), s.max.slice(), s.zeros);
+  if (h === H && w === W) return out(s.min, s.max, s.zeros);
   if (rule.kind !== 'pad' || h > H || w > W) return null;
   const min = new Float32Array(C);
   const max = new Float32Array(C);
