@@ -231,7 +231,7 @@ describe('the layer list and status line while a new photo streams', () => {
     await new Promise((r) => requestAnimationFrame(() => r(null)));
     // The scene (software) measured its last photo's pass at 240 ms: it holds the next one for 1.5 × that.
     const pacer = new RenderPacer({ software: true });
-    const t = performance.now();
+    const t = Math.floor(performance.now()); // whole ms: the sums below are exact
     pacer.hold(t - 1000, { burst: true });
     pacer.wait(t - 760, true);
     pacer.hold(t, { burst: true });
@@ -290,7 +290,7 @@ describe('the layer list and status line while a new photo streams', () => {
     expect(health()).not.toContain('4 of 4 channels dead');
     // The scene holds the new photo's pass for HOLD_MIN_MS (its last took 100 ms: 1.5 × that is less).
     const pacer = new RenderPacer({ software: true });
-    const t = performance.now();
+    const t = Math.floor(performance.now()); // whole ms: the sums below are exact
     pacer.hold(t - 500, { burst: true });
     pacer.wait(t - 400, true);
     pacer.hold(t, { burst: true });
@@ -313,7 +313,7 @@ describe('the layer list and status line while a new photo streams', () => {
 
   it("a new pass's request starts the page's hold where a software scene measured one; what waits for it runs at its end", () => {
     resetSoftwareDrawCost();
-    const t = performance.now();
+    const t = Math.floor(performance.now()); // whole ms: the sums below are exact
     holdNewPass(t); // nothing drawn yet: nothing held
     expect(softwareHoldEnd()).toBe(-Infinity);
     const p = new RenderPacer({ software: true });
