@@ -111,12 +111,27 @@ export function whenSoftwareHoldEnds(fn: () => void): void {
     return;
   }
   if (afterHold.has(fn)) return;
+  armAfterHold(fn, heldUntil);
+}
+
+/**
+ * `fn`'s timer for the hold's `deadline` (performance.now() ms). Just past it, so that whatever `fn` asks of
+ * softwareHoldEnd sees the hold over; and where a timer fires before the deadline by performance.now() (Node's run
+ * off the event loop's cached, whole-millisecond clock), it waits out the rest rather than run `fn` while the hold
+ * still lasts, and so leave it waiting for nothing. A later hold does not move the deadline.
+ */
+function armAfterHold(fn: () => void, deadline: number): void {
   afterHold.set(
     fn,
-    // Just past the deadline, so that whatever `fn` asks of softwareHoldEnd sees the hold over.
-    setTimeout(() => {
-      if (afterHold.delete(fn)) fn();
-    }, left + 1),
+    setTimeout(
+      () => {
+        if (!afterHold.has(fn)) return;
+        if (performance.now() <= deadline) return armAfterHold(fn, deadline);
+        afterHold.delete(fn);
+        fn();
+      },
+      deadline - performance.now() + 1,
+    ),
   );
 }
 
